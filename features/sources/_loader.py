@@ -1,0 +1,156 @@
+"""Load an extract through its contract: typed columns out, every rejected row in quarantine.
+
+Nothing is dropped silently: rows in = rows accepted + rows quarantined. A missing file, a missing
+column, or a column none of whose values parse as its type stops the load with a message naming the
+file and the column, since that is a wrong export, not a bad row.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from features.sources._contract import Column, Table
+from features.sources.catalogue import BY_PATH
+
+
+class SourceError(Exception):
+    """An extract that cannot be read as its contract says; the message names the file and column."""
+
+
+@dataclass
+class LoadResult:
+    table: Table
+    data: pd.DataFrame  # accepted rows, typed
+    quarantine: pd.DataFrame  # source_file, row_number, reason, then the row as exported
+    files: list[Path]
+
+    @property
+    def rows_in(self) -> int:
+        return len(self.data) + len(self.quarantine)
+
+
+def table_files(data_dir: Path, table: Table) -> list[Path]:
+    base = Path(data_dir) / "extracts" / table.system
+    single = [base / f"{table.name}.{ext}" for ext in ("csv", "parquet")]
+    found = [p for p in single if p.is_file()]
+    folder = base / table.name
+    if folder.is_dir():
+        found += sorted(p for p in folder.iterdir() if p.suffix in (".csv", ".parquet"))
+    if not found:
+        raise SourceError(f"{table.path}: no extract found; expected {single[0]} or {folder}/part-*.parquet")
+    return found
+
+
+def _read(path: Path, table: Table) -> pd.DataFrame:
+    if path.suffix == ".csv":
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[])
+        except pd.errors.EmptyDataError as exc:
+            raise SourceError(f"{path}: the file is empty") from exc
+    else:
+        frame = pq.read_table(path).to_pandas()
+    missing = [c.name for c in table.columns if c.name not in frame.columns]
+    if missing:
+        raise SourceError(f"{path}: missing column {missing[0]!r} (contract {table.path} needs "
+                          f"{', '.join(missing)})")
+    return frame
+
+
+def _blank(values: pd.Series) -> np.ndarray:
+    return (values.isna() | (values.astype(str).str.strip() == "")).to_numpy()
+
+
+def _parse(col: Column, raw: pd.Series, path: Path) -> tuple[pd.Series, np.ndarray]:
+    """Typed values and a mask of non-blank values that failed to parse or broke a rule."""
+    blank = _blank(raw)
+    if col.kind == "date":
+        if pd.api.types.is_datetime64_any_dtype(raw):
+            typed = pd.to_datetime(raw)
+        elif raw.dtype == object or pd.api.types.is_string_dtype(raw):
+            typed = pd.to_datetime(raw.where(~blank), format=col.date_format, errors="coerce")
+        else:
+            raise SourceError(f"{path}: column {col.name!r} should hold dates but holds {raw.dtype}")
+        typed = typed.astype("datetime64[ns]")
+    elif col.kind in ("integer", "number"):
+        if not (pd.api.types.is_numeric_dtype(raw) or raw.dtype == object or pd.api.types.is_string_dtype(raw)):
+            raise SourceError(f"{path}: column {col.name!r} should be numeric but holds {raw.dtype}")
+        typed = pd.to_numeric(raw.where(~blank), errors="coerce")
+        if col.kind == "integer":
+            whole = typed.isna() | (typed == np.floor(typed))
+            typed = typed.where(whole).astype("Int64")
+        else:
+            typed = typed.astype("float64")
+    else:
+        typed = raw.astype(object).where(~blank, None) if col.kind == "string" else raw.astype(object)
+    bad = ~blank & pd.isna(typed).to_numpy() if col.kind in ("date", "integer", "number") else np.zeros(len(raw), bool)
+    parsed = ~blank & ~bad
+    if col.kind in ("date", "integer", "number") and parsed.sum() == 0 and (~blank).sum() > 0:
+        example = raw[~blank].iloc[0]
+        raise SourceError(f"{path}: column {col.name!r} should be {col.kind} but no value parses "
+                          f"(first value {example!r})")
+    if col.allowed:
+        text = raw.astype(object).where(~blank, "").astype(str)
+        bad |= ~text.isin(col.allowed).to_numpy() & ~(blank & ("" in col.allowed or not col.required))
+    if col.minimum is not None:
+        bad |= (pd.Series(typed).astype("float64") < col.minimum).fillna(False).to_numpy()
+    if col.maximum is not None:
+        bad |= (pd.Series(typed).astype("float64") > col.maximum).fillna(False).to_numpy()
+    return typed, bad
+
+
+def _check(table: Table, frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """Typed columns, and per row the first rule it breaks (None when it breaks none)."""
+    typed, reasons = {}, np.full(len(frame), None, dtype=object)
+    for col in table.columns:
+        raw = frame[col.name].reset_index(drop=True)
+        values, bad = _parse(col, raw, path)
+        typed[col.name] = values
+        missing = col.required & _blank(raw)
+        for i in np.flatnonzero((missing | bad) & pd.isna(reasons)):
+            reasons[i] = f"missing required {col.name}" if missing[i] else f"invalid {col.name}: {raw.iloc[i]!r}"
+    return pd.DataFrame(typed), reasons
+
+
+def load_table(data_dir: Path, path: str) -> LoadResult:
+    table = BY_PATH[path]
+    files = table_files(Path(data_dir), table)
+    raws, typed, reasons, origin, rows = [], [], [], [], []
+    for file in files:
+        raw = _read(file, table)
+        t, r = _check(table, raw, file)
+        raws.append(raw[[c.name for c in table.columns]].reset_index(drop=True))
+        typed.append(t)
+        reasons.append(r)
+        origin.append(np.full(len(raw), str(file), dtype=object))
+        # row_number: the line in a CSV file (the header is line 1), the 1-based row in a Parquet file
+        rows.append(np.arange(len(raw)) + (2 if file.suffix == ".csv" else 1))
+    data, reason = pd.concat(typed, ignore_index=True), np.concatenate(reasons)
+    origin, rows = np.concatenate(origin), np.concatenate(rows)
+    keys = data[table.key]
+    dup = keys.duplicated(keep="first").to_numpy() & pd.isna(reason)
+    if dup.any():
+        first = pd.Series(np.arange(len(keys)), index=keys).groupby(level=0).first()
+        for i in np.flatnonzero(dup):
+            j = first[keys.iloc[i]]
+            where = f"row {rows[j]}" + ("" if origin[j] == origin[i] else f" of {origin[j]}")
+            reason[i] = f"duplicate {table.key} {keys.iloc[i]!r} (first at {where})"
+    ok = pd.isna(reason)
+    quarantine = pd.concat(raws, ignore_index=True)[~ok].astype(str)
+    quarantine.insert(0, "reason", reason[~ok])
+    quarantine.insert(0, "row_number", rows[~ok])
+    quarantine.insert(0, "source_file", origin[~ok])
+    return LoadResult(table, data[ok].reset_index(drop=True), quarantine.reset_index(drop=True), files)
+
+
+def write_quarantine(result: LoadResult, folder: Path) -> Path | None:
+    """Write rejected rows to FOLDER/<system>__<table>.csv (nothing when there are none)."""
+    if result.quarantine.empty:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{result.table.system}__{result.table.name}.csv"
+    result.quarantine.to_csv(path, index=False)
+    return path

@@ -1,0 +1,38 @@
+"""Where Upstream keeps its state: everything lives under one folder, $UPSTREAM_HOME.
+
+Independent instances (a developer's, CI's, a demo) run side by side by pointing UPSTREAM_HOME at
+different folders. The default is `.upstream/` in the project, which git ignores.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above `start` holding the MLproject file (else `start` itself)."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "MLproject").exists():
+            return folder
+    return here
+
+
+def home() -> Path:
+    path = Path(os.environ.get("UPSTREAM_HOME") or project_root() / ".upstream")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def secret_key() -> bytes:
+    """The pseudonymisation secret. A council sets UPSTREAM_SECRET (from its key vault); without it a
+    demo secret is created once under $UPSTREAM_HOME, readable only by its owner."""
+    if os.environ.get("UPSTREAM_SECRET"):
+        return os.environ["UPSTREAM_SECRET"].encode()
+    path = home() / "secret.key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
