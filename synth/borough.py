@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import shutil
+import zlib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -52,7 +53,8 @@ def _run_partition(args) -> int:
     areas = world.small_areas(spec.seed, spec.households)
     props = world.properties(spec.seed, partition, first, count, areas)
     raw = PartitionSimulation(spec.seed, partition, props, spec.months, SCENARIOS[spec.scenario]).run()
-    extracts, hidden = exports.build(stream(spec.seed, EXPORT, partition), props, raw, spec.months, partition)
+    extracts, hidden = exports.build(lambda name: stream(spec.seed, EXPORT, partition, zlib.crc32(name.encode())),
+                                     props, raw, spec.months, partition)
     for name, frame in extracts.items():
         if name in PARQUET_TABLES:
             _write_parquet(frame, parts / "extracts" / name / f"part-{partition:05d}.parquet")

@@ -43,7 +43,8 @@ TARGETS = [
     Target("Fuel poverty, head aged under 25", 0.18, 0.38, "Fuel poverty: head aged 16-24 ~28%; BRE 2020"),
     Target("Fuel poverty, ethnic minority vs White", 1.2, 2.0, "Fuel poverty: 19.1% vs 12.6%; BRE 2020"),
     Target("Low-income households in band C or better", 0.50, 0.68, "Fuel poverty: 59.5%; DESNZ 2024"),
-    Target("Rent arrears as % of annual rent debit", 0.025, 0.10, "Rent arrears: median 2.6-2.8%, urban to ~10%; HouseMark"),
+    Target("Rent arrears as % of annual rent debit", 0.025, 0.10,
+           "Rent arrears: median 2.6-2.8%, urban to ~10%; HouseMark"),
     Target("Social tenants in arrears, Universal Credit", 0.35, 0.60, "Rent arrears: 48%; NHF 2024"),
     Target("Social tenants in arrears, others", 0.15, 0.35, "Rent arrears: 28%; NHF 2024"),
     Target("Arrears, Universal Credit vs others", 1.4, 2.4, "Relationships: UC ~1.7x as likely in arrears"),
@@ -59,7 +60,7 @@ TARGETS = [
     Target("Council tax bands, largest gap to London shares (points)", 0, 3, "Council tax: VOA band shares 2024"),
     Target("Mean weekly council rent (GBP)", 105, 135, "Rent arrears: EST London council ~GBP 115-130"),
 ]
-_LONDON_BANDS = dict(zip("ABCDEFGH", [3.9, 13.0, 27.0, 25.4, 15.2, 7.7, 5.9, 1.8]))
+_LONDON_BANDS = dict(zip("ABCDEFGH", [3.9, 13.0, 27.0, 25.4, 15.2, 7.7, 5.9, 1.8], strict=False))
 
 
 def _measure(data: Path) -> dict:
@@ -129,22 +130,22 @@ def _measure(data: Path) -> dict:
         TARGETS[7].figure: share(relief, "Domestic abuse"),
         TARGETS[8].figure: (reason == "Rent arrears").mean(),
         TARGETS[9].figure: case_tenure.isin(["council", "housing_association"]).mean(),
-        TARGETS[10].figure: event_rate.get("Black", np.nan) / event_rate["White"],
+        TARGETS[10].figure: _ratio(event_rate.get("Black", np.nan), event_rate.get("White", 0)),
         TARGETS[11].figure: auc,
         TARGETS[12].figure: lift,
         TARGETS[13].figure: panel["fuel_poor"].mean(),
-        TARGETS[14].figure: fp["private"],
-        TARGETS[15].figure: fp["private"] / fp["owner"],
+        TARGETS[14].figure: fp.get("private", np.nan),
+        TARGETS[15].figure: _ratio(fp.get("private", np.nan), fp.get("owner", 0)),
         TARGETS[16].figure: panel[panel["tenure"].isin(["council", "housing_association"])]["fuel_poor"].mean(),
         TARGETS[17].figure: panel[comp == "lone_parent"]["fuel_poor"].mean(),
         TARGETS[18].figure: panel[age < 25]["fuel_poor"].mean(),
-        TARGETS[19].figure: minority[False] / minority[True],
+        TARGETS[19].figure: _ratio(minority.get(False, np.nan), minority.get(True, 0)),
         TARGETS[20].figure: band.isin(["A", "B", "C"]).mean(),
-        TARGETS[21].figure: arrears_pounds / debit,
+        TARGETS[21].figure: _ratio(arrears_pounds, debit),
         TARGETS[22].figure: uc_rate,
         TARGETS[23].figure: other_rate,
-        TARGETS[24].figure: uc_rate / other_rate,
-        TARGETS[25].figure: paid / billed,
+        TARGETS[24].figure: _ratio(uc_rate, other_rate),
+        TARGETS[25].figure: _ratio(paid, billed),
         TARGETS[26].figure: per100.get("reminder", 0),
         TARGETS[27].figure: per100.get("summons", 0),
         TARGETS[28].figure: per100.get("enforcement_agent", 0),
@@ -156,6 +157,10 @@ def _measure(data: Path) -> dict:
         TARGETS[34].figure: max(abs(bands.get(b, 0) - s) for b, s in _LONDON_BANDS.items()),
         TARGETS[35].figure: council.mean(),
     }
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
 
 
 def _weekly_rent_by_household(tenancies, cross, rent_by_ref) -> pd.Series:

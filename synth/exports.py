@@ -31,31 +31,46 @@ def _ref(prefix: str, ids) -> pd.Series:
     return pd.Series([f"{prefix}{i}" for i in ids], dtype=object)
 
 
+def _some_uprns(rng, frame: pd.DataFrame, missing: float) -> pd.Series:
+    """The true UPRN, left blank for a share of records (systems that do not always hold one)."""
+    return messy.blank_some(rng, frame["uprn"].astype("Int64"), missing)
+
+
+def _lag(rng, dates, low: int, high: int) -> pd.Series:
+    """When a dated event was keyed in: a few days later."""
+    return pd.to_datetime(dates) + pd.to_timedelta(rng.integers(low, high, len(dates)), unit="D")
+
+
 def _serial(prefix: str, partition: int, count: int) -> pd.Series:
     """Row keys for event tables: a partition block then a sequence, so keys never collide."""
     return _ref(prefix, (partition + 1) * 1_000_000_000 + np.arange(count))
 
 
-def _people_fields(rng, people: pd.DataFrame, ethnicity_blank: float, placeholders) -> pd.DataFrame:
+def _people_fields(rs, name: str, people: pd.DataFrame, ethnicity_blank: float, placeholders) -> pd.DataFrame:
     return pd.DataFrame({
         "first_name": people["first_name"].to_numpy(),
         "last_name": people["last_name"].to_numpy(),
-        "date_of_birth": messy.blank_some(rng, _iso(people["date_of_birth"]), 0.03).to_numpy(),
-        "sex": messy.blank_some(rng, people["sex"].reset_index(drop=True), 0.02).to_numpy(),
-        "ethnicity": messy.blank_some(rng, people["ethnicity"].reset_index(drop=True), ethnicity_blank,
+        "date_of_birth": messy.blank_some(rs(f"{name}/dob"), _iso(people["date_of_birth"]), 0.03).to_numpy(),
+        "sex": messy.blank_some(rs(f"{name}/sex"), people["sex"], 0.02).to_numpy(),
+        "ethnicity": messy.blank_some(rs(f"{name}/ethnicity"), people["ethnicity"], ethnicity_blank,
                                       placeholders).to_numpy(),
-        "disability": messy.blank_some(rng, pd.Series(np.where(people["disabled"], "Y", "N")), 0.3,
+        "disability": messy.blank_some(rs(f"{name}/disability"), np.where(people["disabled"], "Y", "N"), 0.3,
                                        placeholders).to_numpy(),
     })
 
 
-def _with_end(frame: pd.DataFrame, ends: pd.DataFrame, key: str, end_key: str) -> pd.Series:
-    end = ends.drop_duplicates(end_key, keep="last").set_index(end_key)["end"]
-    return frame[key].map(end)
+def _end_dates(keys, ends: pd.DataFrame, key: str) -> np.ndarray:
+    """The `end` recorded for each key (NaT where none): accounts, tenancies and claims that closed."""
+    lookup = ends.drop_duplicates(key, keep="last").set_index(key)["end"]
+    return pd.to_datetime(lookup).reindex(np.asarray(keys)).to_numpy()
 
 
-def build(rng, props: pd.DataFrame, raw: dict, months: int, partition: int) -> tuple[dict, dict]:
-    """Returns (extracts, truth): {"system/table": DataFrame} each."""
+def build(rs, props: pd.DataFrame, raw: dict, months: int, partition: int) -> tuple[dict, dict]:
+    """Returns (extracts, truth): {"system/table": DataFrame} each.
+
+    `rs(name)` gives a random stream per table and purpose, and every row is drawn for before rows
+    posted after the extract date are cut, so a longer history extends a shorter one (prefix-stable).
+    """
     extract_end = np.datetime64(month_start(months), "D") - 1
     by_uprn = props.set_index("uprn")
     people = raw["people"]
@@ -80,13 +95,13 @@ def build(rng, props: pd.DataFrame, raw: dict, months: int, partition: int) -> t
     tenancies = pd.DataFrame({
         "tenancy_ref": _ref("TEN", ten["tenancy_ref"]),
         "property_ref": _ref("HSG", ten["uprn"].map(by_uprn["property_index"])),
-        "uprn": messy.blank_some(rng, ten["uprn"].astype("Int64").reset_index(drop=True), 0.02),
+        "uprn": _some_uprns(rs("rent/tenancies/uprn"), ten, 0.02),
         "landlord": ten["landlord"].to_numpy(),
         "tenancy_start": _iso(ten["start_date"]),
-        "tenancy_end": _iso(ten["tenancy_ref"].map(ten_end.set_index("tenancy_ref")["end"])),
+        "tenancy_end": _iso(_end_dates(ten["tenancy_ref"], ten_end, "tenancy_ref")),
         "weekly_rent": np.round(ten["weekly_rent"].to_numpy(), 2),
     })
-    ex["rent/tenancies"] = messy.corrupt_some(rng, tenancies, 0.0005, {"weekly_rent": -1.0})
+    ex["rent/tenancies"] = messy.corrupt_some(rs("rent/tenancies/corrupt"), tenancies, 0.0005, {"weekly_rent": -1.0})
     cross.append(pd.DataFrame({"source": "rent", "record_id": tenancies["tenancy_ref"],
                                "household_id": ten["household_id"].to_numpy(), "uprn": ten["uprn"].to_numpy()}))
     tp = people[people["household_id"].isin(ten["household_id"]) & people["role"].isin(["lead", "partner"])]
@@ -96,42 +111,41 @@ def build(rng, props: pd.DataFrame, raw: dict, months: int, partition: int) -> t
         "person_ref": _ref("RP", (partition + 1) * 10_000_000 + np.arange(len(tp))),
         "tenancy_ref": tp["household_id"].map(tenancy_of).to_numpy(),
         "role": np.where(tp["role"] == "lead", "lead", "joint"),
-    }), _people_fields(rng, tp, 0.3, messy.NOT_RECORDED)], axis=1)
+    }), _people_fields(rs, "rent/tenants", tp, 0.3, messy.NOT_RECORDED)], axis=1)
     rt = raw.get("rent_transactions")
     if rt is not None:
-        rt = rt[rt["posting_date"] <= extract_end].reset_index(drop=True)
-        ex["rent/transactions"] = messy.corrupt_some(rng, pd.DataFrame({
+        ex["rent/transactions"] = messy.corrupt_some(rs("rent/transactions/corrupt"), pd.DataFrame({
             "transaction_id": _serial("R", partition, len(rt)),
             "tenancy_ref": _ref("TEN", rt["account_ref"]),
             "transaction_date": pd.to_datetime(rt["transaction_date"].to_numpy()).astype("datetime64[ms]"),
             "posting_date": pd.to_datetime(rt["posting_date"].to_numpy()).astype("datetime64[ms]"),
             "transaction_type": rt["transaction_type"].to_numpy(),
             "amount": np.round(rt["amount"].to_numpy(), 2),
-        }), 0.0002, {"transaction_type": "ZZ"})
+        }), 0.0002, {"transaction_type": "ZZ"})[(rt["posting_date"] <= extract_end).to_numpy()]
 
     # --- council tax system
     acc = raw["ct_accounts"]
     acc_props = by_uprn.loc[acc["uprn"]]
-    address, postcode = messy.free_text_addresses(rng, acc_props.reset_index(), "council_tax")
+    address, postcode = messy.free_text_addresses(rs("council_tax/accounts/address"), acc_props.reset_index(),
+                                                  "council_tax")
     acc_end = dep[["account_ref", "move_out"]].rename(columns={"move_out": "end"})
     liable = lead.loc[acc["household_id"]]
     accounts = pd.DataFrame({
         "account_ref": _ref("CT", acc["account_ref"]),
         "property_ref": _ref("CTP", acc_props["property_index"].to_numpy() + 500_000),
-        "uprn": messy.blank_some(rng, acc["uprn"].astype("Int64").reset_index(drop=True), 0.15),
+        "uprn": _some_uprns(rs("council_tax/accounts/uprn"), acc, 0.15),
         "address": address, "postcode": postcode,
         "liable_name": (liable["first_name"] + " " + liable["last_name"]).str.upper().to_numpy(),
         "account_start": _iso(acc["start_date"]),
-        "account_end": _iso(acc["account_ref"].map(acc_end.set_index("account_ref")["end"])),
+        "account_end": _iso(_end_dates(acc["account_ref"], acc_end, "account_ref")),
         "band": acc_props["ct_band"].to_numpy(),
     })
-    accounts = messy.corrupt_some(rng, accounts, 0.0005, {"band": "Z"})
-    ex["council_tax/accounts"] = messy.duplicate_some(rng, accounts, 0.003)
+    accounts = messy.corrupt_some(rs("council_tax/accounts/corrupt"), accounts, 0.0005, {"band": "Z"})
+    ex["council_tax/accounts"] = messy.duplicate_some(rs("council_tax/accounts/duplicate"), accounts, 0.003)
     cross.append(pd.DataFrame({"source": "council_tax", "record_id": accounts["account_ref"],
                                "household_id": acc["household_id"].to_numpy(), "uprn": acc["uprn"].to_numpy()}))
     ct = raw.get("ct_transactions")
     if ct is not None:
-        ct = ct[ct["posting_date"] <= extract_end].reset_index(drop=True)
         ex["council_tax/transactions"] = pd.DataFrame({
             "transaction_id": _serial("C", partition, len(ct)),
             "account_ref": _ref("CT", ct["account_ref"]),
@@ -139,19 +153,20 @@ def build(rng, props: pd.DataFrame, raw: dict, months: int, partition: int) -> t
             "posting_date": pd.to_datetime(ct["posting_date"].to_numpy()).astype("datetime64[ms]"),
             "transaction_type": ct["transaction_type"].to_numpy(),
             "amount": np.round(ct["amount"].to_numpy(), 2),
-        })
+        })[(ct["posting_date"] <= extract_end).to_numpy()]
     rec = raw.get("ct_recovery", pd.DataFrame(columns=["account_ref", "stage", "action_date", "amount_outstanding"]))
-    posted = pd.to_datetime(rec["action_date"]) + pd.to_timedelta(rng.integers(0, 4, len(rec)), unit="D")
+    posted = _lag(rs("council_tax/recovery/lag"), rec["action_date"], 0, 4)
     keep = (posted <= pd.Timestamp(extract_end)).to_numpy()
     ex["council_tax/recovery"] = pd.DataFrame({
-        "action_ref": _serial("REC", partition, keep.sum()),
+        "action_ref": _serial("REC", partition, len(rec))[keep].to_numpy(),
         "account_ref": _ref("CT", rec["account_ref"][keep]),
         "stage": rec["stage"].to_numpy()[keep], "action_date": _iso(rec["action_date"][keep]),
         "posting_date": _iso(posted[keep]), "amount_outstanding": rec["amount_outstanding"].to_numpy()[keep],
     })
     disc = raw.get("ct_discounts", pd.DataFrame(columns=["account_ref", "change_date", "discount", "change"]))
+    disc = disc[pd.to_datetime(disc["change_date"]) + pd.Timedelta(days=7) <= pd.Timestamp(extract_end)]
     ex["council_tax/discounts"] = pd.DataFrame({
-        "discount_ref": _serial("D", partition, len(disc)),
+        "discount_ref": _serial("D", partition, len(raw.get("ct_discounts", disc)))[disc.index].to_numpy(),
         "account_ref": _ref("CT", disc["account_ref"]), "discount": disc["discount"].to_numpy(),
         "change": disc["change"].to_numpy(), "effective_date": _iso(disc["change_date"]),
         "posting_date": _iso(pd.to_datetime(disc["change_date"]) + pd.Timedelta(days=7)),
@@ -164,31 +179,32 @@ def build(rng, props: pd.DataFrame, raw: dict, months: int, partition: int) -> t
     for col in ("hb_claim", "ctr_claim"):
         moved = dep.loc[dep[col] >= 0, [col, "move_out"]].rename(columns={col: "claim_ref", "move_out": "end_date"})
         ends = pd.concat([ends, moved])
-    address, postcode = messy.free_text_addresses(rng, by_uprn.loc[cl["uprn"]].reset_index(), "benefits")
+    address, postcode = messy.free_text_addresses(rs("benefits/claims/address"), by_uprn.loc[cl["uprn"]].reset_index(),
+                                                "benefits")
     claims = pd.DataFrame({
         "claim_ref": _ref("CL", cl["claim_ref"]), "benefit": cl["benefit"].to_numpy(),
         "address": address, "postcode": postcode,
-        "uprn": messy.blank_some(rng, cl["uprn"].astype("Int64").reset_index(drop=True), 0.6),
+        "uprn": _some_uprns(rs("benefits/claims/uprn"), cl, 0.6),
         "start_date": _dmy(cl["start_date"]),
-        "end_date": _dmy(cl["claim_ref"].map(ends.rename(columns={"end_date": "end"})
-                                             .drop_duplicates("claim_ref").set_index("claim_ref")["end"])),
+        "end_date": _dmy(_end_dates(cl["claim_ref"], ends.rename(columns={"end_date": "end"}), "claim_ref")),
         "pensioner": np.where(cl["pensioner"].astype(bool), "Y", "N"),
     })
-    ex["benefits/claims"] = messy.corrupt_some(rng, claims, 0.0005, {"start_date": "31/02/2024"})
+    ex["benefits/claims"] = messy.corrupt_some(rs("benefits/claims/corrupt"), claims, 0.0005,
+                                               {"start_date": "31/02/2024"})
     cross.append(pd.DataFrame({"source": "benefits", "record_id": claims["claim_ref"],
                                "household_id": cl["household_id"].to_numpy(), "uprn": cl["uprn"].to_numpy()}))
     members = cl[["claim_ref", "household_id"]].merge(people, on="household_id")
     role = members["role"].map({"lead": "claimant", "partner": "partner", "child": "dependant",
                                 "adult": "non_dependant"})
-    ex["benefits/members"] = messy.duplicate_some(rng, pd.concat([pd.DataFrame({
+    ex["benefits/members"] = messy.duplicate_some(rs("benefits/members/duplicate"), pd.concat([pd.DataFrame({
         "member_ref": _ref("BM", (partition + 1) * 10_000_000 + np.arange(len(members))),
         "claim_ref": _ref("CL", members["claim_ref"]), "role": role.to_numpy(),
-    }), _people_fields(rng, members, 0.45, messy.NOT_RECORDED)], axis=1), 0.002)
+    }), _people_fields(rs, "benefits/members", members, 0.45, messy.NOT_RECORDED)], axis=1), 0.002)
     ch = raw.get("claim_changes", pd.DataFrame(columns=["claim_ref", "change_date", "change_type", "weekly_amount"]))
-    ch_posted = pd.to_datetime(ch["change_date"]) + pd.to_timedelta(rng.integers(1, 21, len(ch)), unit="D")
+    ch_posted = _lag(rs("benefits/changes/lag"), ch["change_date"], 1, 21)
     keep = (ch_posted <= pd.Timestamp(extract_end)).to_numpy()
     ex["benefits/changes"] = pd.DataFrame({
-        "change_ref": _serial("BC", partition, keep.sum()),
+        "change_ref": _serial("BC", partition, len(ch))[keep].to_numpy(),
         "claim_ref": _ref("CL", ch["claim_ref"][keep]), "change_type": ch["change_type"].to_numpy()[keep],
         "change_date": _dmy(ch["change_date"][keep]), "posting_date": _dmy(ch_posted[keep]),
         "weekly_amount": ch["weekly_amount"].to_numpy()[keep],
@@ -196,10 +212,10 @@ def build(rng, props: pd.DataFrame, raw: dict, months: int, partition: int) -> t
 
     # --- EPC register (property-level)
     epc = raw.get("epc", pd.DataFrame(columns=["lmk_key", "property_index", "uprn", "lodgement_date", "sap"]))
-    address, postcode = messy.free_text_addresses(rng, by_uprn.loc[epc["uprn"]].reset_index(), "casework")
+    address, postcode = messy.free_text_addresses(rs("epc/address"), by_uprn.loc[epc["uprn"]].reset_index(), "casework")
     ex["epc/certificates"] = pd.DataFrame({
         "lmk_key": _ref("EPC", epc["lmk_key"]),
-        "uprn": messy.blank_some(rng, epc["uprn"].astype("Int64").reset_index(drop=True), 0.1),
+        "uprn": _some_uprns(rs("epc/uprn"), epc, 0.1),
         "address": address, "postcode": postcode, "lodgement_date": _iso(epc["lodgement_date"]),
         "current_energy_rating": _sap_band(epc["sap"].to_numpy()),
         "current_energy_efficiency": epc["sap"].to_numpy(),
@@ -213,20 +229,22 @@ def build(rng, props: pd.DataFrame, raw: dict, months: int, partition: int) -> t
     hc = raw.get("hclic", pd.DataFrame(columns=["case_ref", "household_id", "uprn", "approach_date", "decision_date",
                                                 "duty", "reason", "applicant_role", "household_type",
                                                 "support_need_abuse"]))
-    hc = hc[hc["decision_date"] <= extract_end].reset_index(drop=True)
     applicant = _applicants(people, hc)
-    address, postcode = messy.free_text_addresses(rng, by_uprn.loc[hc["uprn"]].reset_index(), "casework")
+    address, postcode = messy.free_text_addresses(rs("homelessness/address"), by_uprn.loc[hc["uprn"]].reset_index(),
+                                                "casework")
     cases = pd.DataFrame({
         "case_ref": _ref("HC", hc["case_ref"]), "approach_date": _iso(hc["approach_date"]),
         "decision_date": _iso(hc["decision_date"]), "duty_owed": hc["duty"].to_numpy(),
         "reason_for_loss_of_settled_home": hc["reason"].to_numpy(), "household_type": hc["household_type"].to_numpy(),
     })
-    fields = _people_fields(rng, applicant, 0.12, ["", "Not known"]).add_prefix("applicant_")
+    fields = _people_fields(rs, "homelessness/applicant", applicant, 0.12, ["", "Not known"]).add_prefix("applicant_")
     cases = pd.concat([cases, fields], axis=1)
     cases["last_settled_address"], cases["last_settled_postcode"] = address, postcode
-    cases["last_settled_uprn"] = messy.blank_some(rng, hc["uprn"].astype("Int64").reset_index(drop=True), 0.55)
+    cases["last_settled_uprn"] = _some_uprns(rs("homelessness/uprn"), hc, 0.55)
     cases["support_need_domestic_abuse"] = np.where(hc["support_need_abuse"].astype(bool), "Y", "N")
-    ex["homelessness/cases"] = cases
+    decided = (hc["decision_date"] <= extract_end).to_numpy()
+    ex["homelessness/cases"] = cases = cases[decided].reset_index(drop=True)
+    hc = hc[decided].reset_index(drop=True)
     cross.append(pd.DataFrame({"source": "homelessness", "record_id": cases["case_ref"],
                                "household_id": hc["household_id"].to_numpy(), "uprn": hc["uprn"].to_numpy()}))
 
@@ -234,19 +252,20 @@ def build(rng, props: pd.DataFrame, raw: dict, months: int, partition: int) -> t
     fa = raw.get("fp_assessments", pd.DataFrame(columns=["assessment_ref", "household_id", "uprn", "assessment_date",
                                                          "fuel_poor", "epc_band", "equivalised_residual_income",
                                                          "referral"]))
-    address, postcode = messy.free_text_addresses(rng, by_uprn.loc[fa["uprn"]].reset_index(), "casework")
+    address, postcode = messy.free_text_addresses(rs("fuel_poverty/address"), by_uprn.loc[fa["uprn"]].reset_index(),
+                                                "casework")
     resident = lead.loc[fa["household_id"]].reset_index()
     assessments = pd.concat([pd.DataFrame({
         "assessment_ref": _ref("FPA", fa["assessment_ref"]), "assessment_date": _iso(fa["assessment_date"]),
         "address": address, "postcode": postcode,
-        "uprn": messy.blank_some(rng, fa["uprn"].astype("Int64").reset_index(drop=True), 0.4),
+        "uprn": _some_uprns(rs("fuel_poverty/uprn"), fa, 0.4),
         "fuel_poor": np.where(fa["fuel_poor"].astype(bool), "Y", "N"), "epc_band": fa["epc_band"].to_numpy(),
         "equivalised_income_band": pd.cut(fa["equivalised_residual_income"].astype(float),
                                           [-np.inf, 0, 8_000, 16_000, 30_000, np.inf],
                                           labels=["negative", "under_8k", "8k_16k", "16k_30k", "over_30k"])
         .astype(str).to_numpy(),
         "referral_source": fa["referral"].to_numpy(),
-    }), _people_fields(rng, resident, 0.2, ["", "Not known"]).add_prefix("resident_")], axis=1)
+    }), _people_fields(rs, "fuel_poverty/resident", resident, 0.2, ["", "Not known"]).add_prefix("resident_")], axis=1)
     ex["fuel_poverty/assessments"] = assessments
     cross.append(pd.DataFrame({"source": "fuel_poverty", "record_id": assessments["assessment_ref"],
                                "household_id": fa["household_id"].to_numpy(), "uprn": fa["uprn"].to_numpy()}))
@@ -264,5 +283,5 @@ def _applicants(people: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
     first_adult = people[people["role"] == "adult"].drop_duplicates("household_id").set_index("household_id")
     lead = people[people["person_seq"] == 0].set_index("household_id")
     rows = [first_adult.loc[h] if role == "adult" and h in first_adult.index else lead.loc[h]
-            for h, role in zip(cases["household_id"], cases["applicant_role"])]
+            for h, role in zip(cases["household_id"], cases["applicant_role"], strict=False)]
     return pd.DataFrame(rows, columns=lead.columns).reset_index(drop=True)

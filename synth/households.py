@@ -60,12 +60,13 @@ def draw_households(rng: np.random.Generator, tenure: np.ndarray, deprivation: n
     sex = np.where(composition == LONE_PARENT, np.where(rng.random(n) < 0.9, "F", "M"),
                    np.where(rng.random(n) < 0.5, "F", "M"))
     disabled = rng.random(n) < 0.10 + 0.004 * np.maximum(age - 40, 0) + 0.07 * social
-    employ_p = np.clip(0.82 + 0.08 * (tenure == "owner") - 0.3 * disabled - 0.08 * deprivation - 0.2 * (composition == LONE_PARENT)
+    employ_p = np.clip(0.82 + 0.08 * (tenure == "owner") - 0.3 * disabled - 0.08 * deprivation
+                       - 0.2 * (composition == LONE_PARENT)
                        - 0.12 * social, 0.05, 0.95)
     employed = (~pensioner) & (rng.random(n) < employ_p)
     earn_scale = np.array([_EARNINGS_BY_TENURE[t] for t in tenure]) \
         * np.array([_ETHNIC_EARNINGS[e] for e in ethnicity]) * np.exp(-0.1 * deprivation) \
-        * np.where(age < 25, 0.5, 1.0) * np.where(composition == LONE_PARENT, 0.6, 1.0)  # part-time work
+        * np.where(age < 25, 0.5, 1.0) * np.where(composition == LONE_PARENT, 0.55, 1.0)  # part-time work
     earnings = 36_000 * earn_scale * rng.lognormal(0, 0.45, n)
     second_earner = ((composition == COUPLE) | (composition == COUPLE_CHILDREN) | (composition == MULTI_ADULT)) \
         & ~pensioner & (rng.random(n) < 0.68)

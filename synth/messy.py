@@ -42,10 +42,10 @@ def free_text_addresses(rng, props: pd.DataFrame, style: str) -> tuple[list, lis
     missing_pc = {"council_tax": 0.03, "benefits": 0.08, "casework": 0.12}[style]
     out, postcodes = [], []
     for flat, number, building, street, postcode in zip(props["flat"], props["number"], props["building"],
-                                                        props["street"], props["postcode"]):
+                                                        props["street"], props["postcode"], strict=False):
         street_text = _street_variant(rng, street) if rng.random() < 0.5 else street
         parts = []
-        if isinstance(flat, str) and not isinstance(building, str):  # a converted house: "Flat A, 21" / "21A" / "FL A 21"
+        if isinstance(flat, str) and not isinstance(building, str):  # converted house: "Flat A, 21" / "21A"
             u = rng.random()
             if u < 0.45:
                 parts.append(f"Flat {flat}, {number} {street_text}")
@@ -79,11 +79,13 @@ def free_text_addresses(rng, props: pd.DataFrame, style: str) -> tuple[list, lis
 def blank_some(rng, values, share: float, blank=None) -> pd.Series:
     """Leave a share of values unrecorded, as `blank` (None) or one of a system's placeholder strings."""
     values = pd.Series(np.asarray(values, dtype=object))
-    hit = rng.random(len(values)) < share
+    # One (n, 2) draw: row i's numbers never depend on how many rows follow it (prefix stability).
+    u = rng.random((len(values), 2))
+    hit = u[:, 0] < share
     if blank is None:
         values[hit] = None
     else:
-        values[hit] = rng.choice(blank, int(hit.sum()))
+        values[hit] = np.asarray(blank, dtype=object)[(u[hit, 1] * len(blank)).astype(int)]
     return values
 
 

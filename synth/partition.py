@@ -11,8 +11,15 @@ import numpy as np
 import pandas as pd
 
 from synth import economics as econ
-from synth.households import (COUPLE, COUPLE_CHILDREN, LONE_PARENT, MULTI_ADULT, SINGLE,
-                              SINGLE_PENSIONER, draw_households, draw_people)
+from synth.households import (
+    COUPLE,
+    COUPLE_CHILDREN,
+    LONE_PARENT,
+    MULTI_ADULT,
+    SINGLE,
+    draw_households,
+    draw_people,
+)
 from synth.random_streams import ARRIVALS, MONTH, stream
 from synth.scenarios import Scenario
 
@@ -24,7 +31,7 @@ ID_BLOCK = 10_000_000  # per-partition block of identifiers, so ids never collid
 REASONS = ["End of private rented tenancy", "Family or friends no longer willing or able to accommodate",
            "Domestic abuse", "Non-violent relationship breakdown with partner", "Rent arrears", "Other"]
 PRS_END, FAMILY, ABUSE, BREAKDOWN, ARREARS, OTHER = range(6)
-_PREVENTION_SHARE = np.array([0.72, 0.3, 0.12, 0.35, 0.85, 0.33])
+_PREVENTION_SHARE = np.array([0.72, 0.3, 0.12, 0.35, 0.85, 0.38])
 _LEAVE_AFTER = {"prevention": 0.35, "relief": 0.75}
 # Approaches no record foretells (leaving hospital or prison, fire, flood): the irreducible part.
 _UNFORESEEABLE = 0.0005
@@ -35,7 +42,8 @@ _STATE_TYPES = {
     "hid": np.int64, "void": int, "composition": int, "age": float, "sex": object, "ethnicity": object,
     "adults": int, "children": int, "disabled": bool, "employed": bool, "earnings": float,
     "second_earnings": float, "pension": float, "mortgage": float, "money_trait": float,
-    "digitally_excluded": bool, "would_claim": bool, "shock": float, "shock_left": int, "uc": bool, "hb": bool, "ctr": bool,
+    "digitally_excluded": bool, "would_claim": bool, "shock": float, "shock_left": int,
+    "uc": bool, "hb": bool, "ctr": bool,
     "uc_wait": int, "apa": bool, "stress": float, "rent_balance": float, "private_arrears": float,
     "ct_balance": float, "ct_year_due": float, "ct_year_paid": float, "ct_stage": int, "ct_stage_month": int,
     "ct_missed": int, "notice_left": int, "notice_end": bool, "abuse_left": int, "family_left": int,
@@ -210,15 +218,18 @@ class PartitionSimulation:
         hb_weekly = np.where(s["hb"], np.where(pensioner, hb_pens, housing_element) * 12 / 52, 0.0)
 
         # London schemes are tight for working-age households: little or no earnings, on UC or legacy HB.
-        eligible_ctr = occ & ((working_age & (s["uc"] | s["hb"]) & (earn < 900)) | (pensioner & ((pc > 0) | (hb_pens > 0))))
+        eligible_ctr = occ & ((working_age & (s["uc"] | s["hb"]) & (earn < 700))
+                              | (pensioner & ((pc > 0) | (hb_pens > 0))))
         start_ctr = eligible_ctr & ~s["ctr"] & (rng.random(n) < np.where(s["uc"] | s["hb"], 0.2, takeup))
         end_ctr = s["ctr"] & ~eligible_ctr & (rng.random(n) < 0.5)
         s["ctr"] = (s["ctr"] & ~end_ctr) | start_ctr
         self._benefit_records(rng, m, start_hb | (s["hb"] & (s["hb_claim"] < 0)), end_hb, to_uc,
-                              start_ctr | (s["ctr"] & (s["ctr_claim"] < 0)), end_ctr, start_uc | to_uc, hb_weekly, job_loss)
+                              start_ctr | (s["ctr"] & (s["ctr_claim"] < 0)), end_ctr, start_uc | to_uc, hb_weekly,
+                              job_loss)
 
         benefit = np.where(s["uc"] & (s["uc_wait"] == 0), uc_entitled, 0.0) \
-            + np.where(s["hb"], hb_weekly * 52 / 12, 0.0) + np.where(s["hb"] & working_age & ~s["employed"], 390.0, 0.0) \
+            + np.where(s["hb"], hb_weekly * 52 / 12, 0.0) \
+            + np.where(s["hb"] & working_age & ~s["employed"], 390.0, 0.0) \
             + np.where(pensioner, pc, 0.0)
         s["income"] = earn + pension + benefit
         s["housing"] = housing
@@ -313,7 +324,7 @@ class PartitionSimulation:
         mondays = pd.date_range(month_start(m), month_start(m + 1) - pd.Timedelta(days=1), freq="W-MON")
         charged = 0.0
         paid = np.zeros(len(idx))
-        for w, monday in enumerate(mondays):
+        for monday in mondays:
             week_no = (monday - START).days // 7
             self._txn(m, rng, s["tenancy"][idx], monday, rent, "rent_charge")
             charged = charged + rent
@@ -387,7 +398,7 @@ class PartitionSimulation:
         instalment = np.maximum(s["ct_year_due"] - s["ct_year_paid"], 0) / (10 - fy_month)
         due = occ & (instalment > 1)
         direct_debit = s["money_trait"] < -0.3
-        p_pay = sigmoid(2.65 - 1.7 * s["stress"] + 1.0 * direct_debit)
+        p_pay = sigmoid(2.75 - 1.7 * s["stress"] + 1.0 * direct_debit)
         pays = due & (rng.random(n) < p_pay)
         extra = np.where(pays & (s["ct_balance"] > s["ct_year_due"] - s["ct_year_paid"] + 1)
                          & (rng.random(n) < 0.3), 0.25 * (s["ct_balance"] - (s["ct_year_due"] - s["ct_year_paid"])), 0)
@@ -411,7 +422,7 @@ class PartitionSimulation:
             missed & (stage == 1) & (s["ct_missed"] >= 2),
             owed & (stage == 2) & (since >= 1) & ~catch,
             owed & (stage == 3) & (since >= 1) & ~catch & (rng.random(n) < 0.9),
-            owed & (stage == 4) & (since >= 1) & ~catch & (rng.random(n) < 0.3),
+            owed & (stage == 4) & (since >= 1) & ~catch & (rng.random(n) < 0.27),
         ], [1, 2, 3, 4, 5], 0)
         step = occ & (nxt > 0)
         s["ct_stage"] = np.where(step, nxt, stage)
@@ -437,13 +448,13 @@ class PartitionSimulation:
         both = 0.5 * (weeks >= 4) * (s["ct_stage"] >= 3)
         young = 0.4 * (s["age"] < 25)
         private_arrears = 1.1 * (self.private & (s["private_arrears"] >= 2))
-        financial = np.exp(-7.6 + 0.7 * s["stress"] + tenure + comp + rent_arrears + ct + both + young
+        financial = np.exp(-7.7 + 0.7 * s["stress"] + tenure + comp + rent_arrears + ct + both + young
                            + private_arrears + 0.4 * (s["uc_wait"] > 0))
         notice = 0.011 * (s["notice_left"] > 0)
         family = 0.09 * (s["family_left"] > 0)
         abuse = 0.025 * (s["abuse_left"] > 0)
         breakdown = np.select([s["breakdown_ago"] == 0, s["breakdown_ago"] <= 2], [0.05, 0.02], 0.0)
-        arrears_share = np.where(self.social & (weeks >= 4), 0.6, np.where(private_arrears > 0, 0.15, 0.0))
+        arrears_share = np.where(self.social & (weeks >= 4), 0.7, np.where(private_arrears > 0, 0.2, 0.0))
         prs_share = np.where(self.private, np.where(private_arrears > 0, 0.4, 0.12), 0.0)
         # Owners and social tenants have more to fall back on when a crisis hits.
         resilience = np.select([self.p["tenure"] == "owner", self.social], [0.35, 0.45], 1.0)[:, None]
@@ -477,8 +488,9 @@ class PartitionSimulation:
             alone = (s["children"][e] == 0) & (s["adults"][e] == 1)
             applicant_single = np.select(
                 [reason[e] == FAMILY, reason[e] == BREAKDOWN, reason[e] == ABUSE],
-                [rng.random(len(e)) < 0.92, rng.random(len(e)) < 0.7, (s["children"][e] == 0) | (rng.random(len(e)) < 0.2)],
-                alone | (rng.random(len(e)) < np.where(prevention[e], 0.2, 0.4)))
+                [rng.random(len(e)) < 0.92, rng.random(len(e)) < 0.7,
+                 (s["children"][e] == 0) | (rng.random(len(e)) < 0.2)],
+                alone | (rng.random(len(e)) < np.where(prevention[e], 0.12, 0.4)))
             approach = self._day(rng, m, len(e))
             self._emit("hclic", case_ref=self._new_id("case", len(e)), household_id=s["hid"][e],
                        uprn=self.p["uprn"][e], approach_date=approach,

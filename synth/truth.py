@@ -36,18 +36,21 @@ def homelessness(hazard: pd.DataFrame, departures: pd.DataFrame, uprn: pd.Series
     log_survive = np.log1p(-h["hazard"].to_numpy())
     events = h["event"].to_numpy().astype(int)
     hid = h["household_id"].to_numpy()
-    cs_log, cs_ev = np.concatenate([[0], np.cumsum(log_survive)]), np.concatenate([[0], np.cumsum(events)])
     i = np.arange(len(h))
     j = i + HORIZON  # exclusive end of the window
     ok = (j <= len(h)) & (~h["ghost"].to_numpy()) & (h["month"].to_numpy() <= months - HORIZON)
     ok[ok] &= hid[j[ok] - 1] == hid[ok]  # the whole window belongs to the same household
     i = i[ok]
+    # Sum the window term by term (not by differencing a running total) so that each value's rounding
+    # is independent of how long the history is: a longer run reproduces a shorter one exactly.
+    window_log = sum(log_survive[i + k] for k in range(HORIZON))
+    window_events = sum(events[i + k] for k in range(HORIZON))
     out = pd.DataFrame({
         "household_id": hid[i],
         "uprn": uprn.loc[hid[i]].to_numpy(),
         "as_of": month_starts(h["month"].to_numpy()[i]),
-        "p_true": 1 - np.exp(cs_log[i + HORIZON] - cs_log[i]),
-        "outcome": (cs_ev[i + HORIZON] - cs_ev[i] > 0).astype(np.int8),
+        "p_true": -np.expm1(window_log),
+        "outcome": (window_events > 0).astype(np.int8),
     })
     return out
 

@@ -55,7 +55,6 @@ def properties(seed: int, partition: int, first: int, count: int, areas: pd.Data
     area = idx // SMALL_AREA_SIZE
     dep = areas["deprivation"].to_numpy()[area]
     street = idx // STREET_SIZE
-    pos = idx % STREET_SIZE
 
     # Buildings along a street: houses, houses converted into flats A-C, and purpose-built blocks.
     kind = np.empty(count, dtype=object)
@@ -144,7 +143,8 @@ def _sap_band_index(sap: np.ndarray) -> np.ndarray:
 def single_line_address(p: pd.DataFrame) -> pd.Series:
     """The gazetteer's canonical single-line address."""
     out = []
-    for flat, number, building, street, postcode in zip(p["flat"], p["number"], p["building"], p["street"], p["postcode"]):
+    columns = (p["flat"], p["number"], p["building"], p["street"], p["postcode"])
+    for flat, number, building, street, postcode in zip(*columns, strict=True):
         parts = []
         if isinstance(flat, str):
             parts.append(f"FLAT {flat}")

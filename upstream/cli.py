@@ -99,17 +99,20 @@ def validate(
         raise UserError(f"{data / 'extracts'} does not exist: point --data at a folder with extracts/")
     folder = quarantine or data / "quarantine"
     view = RichTable(title=f"Extracts in {data}")
-    for name in ("table", "rows in", "accepted", "quarantined", "quarantine file"):
-        view.add_column(name)
+    view.add_column("table", no_wrap=True)
+    for name in ("rows in", "accepted", "quarantined"):
+        view.add_column(name, justify="right")
+    view.add_column("quarantine file", overflow="fold")
     with _progress() as progress:
         task = progress.add_task("Checking extracts", total=len(TABLES))
         for table in TABLES:
             result = load_table(data, table.path)
             written = write_quarantine(result, folder)
             view.add_row(table.path, f"{result.rows_in:,}", f"{len(result.data):,}", f"{len(result.quarantine):,}",
-                         str(written or ""))
+                         written.name if written else "")
             progress.advance(task)
     out.print(view)
+    console.print(f"Rejected rows, with file, row number and reason, are in {folder}")
 
 
 @app.command()

@@ -1,0 +1,88 @@
+"""Loading never drops data silently: rows in = accepted + quarantined, and broken exports stop loudly."""
+import shutil
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from features.sources import TABLES, SourceError, load_table, write_quarantine
+
+
+@pytest.fixture
+def borough_copy(small_borough, tmp_path):
+    copy = tmp_path / "borough"
+    shutil.copytree(small_borough / "extracts", copy / "extracts")
+    return copy
+
+
+def _data_rows(files) -> int:
+    return sum(sum(1 for _ in open(f)) - 1 if f.suffix == ".csv" else pq.read_metadata(f).num_rows for f in files)
+
+
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: t.path)
+def test_rows_in_equal_accepted_plus_quarantined(small_borough, table):
+    result = load_table(small_borough, table.path)
+    assert result.rows_in == len(result.data) + len(result.quarantine) == _data_rows(result.files)
+    assert result.data[table.key].is_unique
+
+
+def test_the_generator_mess_is_caught(small_borough):
+    reasons = pd.concat([load_table(small_borough, t.path).quarantine for t in TABLES])["reason"]
+    assert reasons.str.startswith("duplicate").any()
+    assert reasons.str.contains("invalid transaction_type").any()
+
+
+def test_corrupted_rows_are_quarantined_with_file_row_and_reason(borough_copy, tmp_path):
+    path = borough_copy / "extracts" / "council_tax" / "accounts.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame.loc[3, "account_start"] = "2024-13-45"   # impossible date
+    frame.loc[5, "band"] = "Q"                     # not a valuation band
+    frame.loc[7, "address"] = ""                   # required value missing
+    frame.loc[9, "uprn"] = "not-a-uprn"            # wrong type in one row
+    frame = pd.concat([frame, frame.iloc[[11]]])   # duplicate key
+    frame.to_csv(path, index=False)
+
+    result = load_table(borough_copy, "council_tax/accounts")
+    assert result.rows_in == len(frame)
+    q = result.quarantine.set_index("row_number")
+    assert "invalid account_start" in q.loc[5, "reason"]  # file line = row index + 2
+    assert "invalid band" in q.loc[7, "reason"]
+    assert q.loc[9, "reason"] == "missing required address"
+    assert "invalid uprn" in q.loc[11, "reason"]
+    dup = result.quarantine[result.quarantine["reason"].str.startswith("duplicate")]
+    assert (dup["account_ref"] == frame.iloc[11]["account_ref"]).any()
+    assert set(result.quarantine["source_file"]) == {str(path)}
+    written = write_quarantine(result, tmp_path / "q")
+    assert len(pd.read_csv(written)) == len(result.quarantine)
+
+
+def test_missing_file_names_the_expected_path(borough_copy):
+    (borough_copy / "extracts" / "epc" / "certificates.csv").unlink()
+    with pytest.raises(SourceError, match=r"epc/certificates.*certificates\.csv"):
+        load_table(borough_copy, "epc/certificates")
+
+
+def test_missing_column_names_file_and_column(borough_copy):
+    path = borough_copy / "extracts" / "benefits" / "claims.csv"
+    pd.read_csv(path, dtype=str).drop(columns=["start_date"]).to_csv(path, index=False)
+    with pytest.raises(SourceError, match=r"claims\.csv.*'start_date'"):
+        load_table(borough_copy, "benefits/claims")
+
+
+def test_column_of_the_wrong_type_stops_with_file_and_column(borough_copy):
+    path = borough_copy / "extracts" / "homelessness" / "cases.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame["decision_date"] = "soon"
+    frame.to_csv(path, index=False)
+    with pytest.raises(SourceError, match=r"cases\.csv.*'decision_date'.*date"):
+        load_table(borough_copy, "homelessness/cases")
+
+
+def test_parquet_column_of_the_wrong_type_stops(borough_copy):
+    part = next((borough_copy / "extracts" / "rent" / "transactions").glob("*.parquet"))
+    frame = pq.read_table(part).to_pandas()
+    frame["posting_date"] = frame["posting_date"].astype("int64")
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), part)
+    with pytest.raises(SourceError, match=r"part-00000\.parquet.*'posting_date'"):
+        load_table(borough_copy, "rent/transactions")

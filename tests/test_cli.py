@@ -1,0 +1,57 @@
+"""The command line: help, one-line errors with a non-zero exit, and the commands end to end."""
+import json
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from features.sources import markdown
+from upstream.cli import app
+
+runner = CliRunner()
+
+
+def test_help_lists_the_commands():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("synth", "validate", "contract"):
+        assert command in result.output
+
+
+def test_bad_arguments_give_one_line_and_exit_1(tmp_path):
+    result = runner.invoke(app, ["synth", "--out", str(tmp_path), "--months", "3"])
+    assert result.exit_code == 1
+    assert "Error: months must be between 7 and 120" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_synth_writes_a_borough_and_its_calibration_table(tmp_path):
+    out = tmp_path / "b"
+    result = runner.invoke(app, ["synth", "--households", "500", "--months", "8", "--seed", "2",
+                                 "--out", str(out), "--report"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["households"] == 500 and manifest["months"] == 8
+    assert all(len(digest) == 64 for digest in manifest["files"].values())
+    table = pd.read_csv(out / "calibration.csv")
+    assert {"figure", "generated", "low", "high", "in_range", "source"} <= set(table.columns)
+    assert (out / "calibration.md").read_text().startswith("| figure |")
+
+
+def test_validate_reports_and_writes_quarantine(small_borough, tmp_path):
+    result = runner.invoke(app, ["validate", "--data", str(small_borough), "--quarantine", str(tmp_path / "q")])
+    assert result.exit_code == 0, result.output
+    assert "council_tax/accounts" in result.output
+    assert (tmp_path / "q" / "council_tax__accounts.csv").exists()
+
+
+def test_validate_on_a_folder_without_extracts_fails_clearly(tmp_path):
+    result = runner.invoke(app, ["validate", "--data", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "extracts" in result.output and "does not exist" in result.output
+
+
+def test_committed_data_contract_is_current():
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "data-contract.md"
+    assert doc.read_text() == markdown(), "run `upstream contract` to regenerate docs/data-contract.md"
