@@ -17,8 +17,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synth import exports, truth, world
+from synth.calendar import START, month_start
 from synth.households import COMPOSITIONS
-from synth.partition import START, PartitionSimulation, month_start
+from synth.partition import PartitionSimulation
 from synth.random_streams import EXPORT, stream
 from synth.scenarios import SCENARIOS
 

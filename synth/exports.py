@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from synth import messy, names
-from synth.partition import month_start
+from synth.calendar import month_start
 from synth.world import single_line_address
 
 DMY = "%d/%m/%Y"  # the benefits system exports UK-style dates
@@ -107,11 +107,14 @@ def build(rs, props: pd.DataFrame, raw: dict, months: int, partition: int) -> tu
     tp = people[people["household_id"].isin(ten["household_id"]) & people["role"].isin(["lead", "partner"])]
     tenancy_of = pd.Series(tenancies["tenancy_ref"].to_numpy(), index=ten["household_id"].to_numpy())
     tenancy_of = tenancy_of[~tenancy_of.index.duplicated()]
-    ex["rent/tenants"] = pd.concat([pd.DataFrame({
+    ex["rent/tenants"] = tenants = pd.concat([pd.DataFrame({
         "person_ref": _ref("RP", (partition + 1) * 10_000_000 + np.arange(len(tp))),
         "tenancy_ref": tp["household_id"].map(tenancy_of).to_numpy(),
         "role": np.where(tp["role"] == "lead", "lead", "joint"),
     }), _people_fields(rs, "rent/tenants", tp, 0.3, messy.NOT_RECORDED)], axis=1)
+    cross.append(pd.DataFrame({"source": "rent", "record_id": tenants["person_ref"],
+                               "household_id": tp["household_id"].to_numpy(),
+                               "uprn": tp["household_id"].map(_uprn_of(raw)).to_numpy()}))
     rt = raw.get("rent_transactions")
     if rt is not None:
         ex["rent/transactions"] = messy.corrupt_some(rs("rent/transactions/corrupt"), pd.DataFrame({
@@ -193,13 +196,17 @@ def build(rs, props: pd.DataFrame, raw: dict, months: int, partition: int) -> tu
                                                {"start_date": "31/02/2024"})
     cross.append(pd.DataFrame({"source": "benefits", "record_id": claims["claim_ref"],
                                "household_id": cl["household_id"].to_numpy(), "uprn": cl["uprn"].to_numpy()}))
-    members = cl[["claim_ref", "household_id"]].merge(people, on="household_id")
+    members = cl[["claim_ref", "household_id", "uprn"]].merge(people, on="household_id")
     role = members["role"].map({"lead": "claimant", "partner": "partner", "child": "dependant",
                                 "adult": "non_dependant"})
-    ex["benefits/members"] = messy.duplicate_some(rs("benefits/members/duplicate"), pd.concat([pd.DataFrame({
+    member_rows = pd.concat([pd.DataFrame({
         "member_ref": _ref("BM", (partition + 1) * 10_000_000 + np.arange(len(members))),
         "claim_ref": _ref("CL", members["claim_ref"]), "role": role.to_numpy(),
-    }), _people_fields(rs, "benefits/members", members, 0.45, messy.NOT_RECORDED)], axis=1), 0.002)
+    }), _people_fields(rs, "benefits/members", members, 0.45, messy.NOT_RECORDED)], axis=1)
+    ex["benefits/members"] = messy.duplicate_some(rs("benefits/members/duplicate"), member_rows, 0.002)
+    cross.append(pd.DataFrame({"source": "benefits", "record_id": member_rows["member_ref"],
+                               "household_id": members["household_id"].to_numpy(),
+                               "uprn": members["uprn"].to_numpy()}))
     ch = raw.get("claim_changes", pd.DataFrame(columns=["claim_ref", "change_date", "change_type", "weekly_amount"]))
     ch_posted = _lag(rs("benefits/changes/lag"), ch["change_date"], 1, 21)
     keep = (ch_posted <= pd.Timestamp(extract_end)).to_numpy()
@@ -276,6 +283,10 @@ def build(rs, props: pd.DataFrame, raw: dict, months: int, partition: int) -> tu
 
 def _sap_band(sap: np.ndarray) -> np.ndarray:
     return np.array(list("ABCDEFG"))[6 - np.searchsorted([21, 39, 55, 69, 81, 92], sap, side="right")]
+
+
+def _uprn_of(raw: dict) -> pd.Series:
+    return raw["households"].set_index("household_id")["uprn"]
 
 
 def _applicants(people: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:

@@ -11,6 +11,9 @@ import numpy as np
 import pandas as pd
 
 from synth import economics as econ
+from synth import homelessness
+from synth.calendar import month_start, sigmoid
+from synth.homelessness import ABUSE, BREAKDOWN, FAMILY
 from synth.households import (
     COUPLE,
     COUPLE_CHILDREN,
@@ -20,22 +23,15 @@ from synth.households import (
     draw_households,
     draw_people,
 )
+from synth.ledgers import AccountsMixin
 from synth.random_streams import ARRIVALS, MONTH, stream
 from synth.scenarios import Scenario
 
-START = pd.Timestamp("2023-04-01")
 BURN_IN = 12  # latent months lived before the extracts begin, so balances and histories are realistic
 HORIZON = 6  # homelessness outcome window, months
 ID_BLOCK = 10_000_000  # per-partition block of identifiers, so ids never collide across partitions
 
-REASONS = ["End of private rented tenancy", "Family or friends no longer willing or able to accommodate",
-           "Domestic abuse", "Non-violent relationship breakdown with partner", "Rent arrears", "Other"]
-PRS_END, FAMILY, ABUSE, BREAKDOWN, ARREARS, OTHER = range(6)
-_PREVENTION_SHARE = np.array([0.72, 0.3, 0.12, 0.35, 0.85, 0.38])
 _LEAVE_AFTER = {"prevention": 0.35, "relief": 0.75}
-# Approaches no record foretells (leaving hospital or prison, fire, flood): the irreducible part.
-_UNFORESEEABLE = 0.0005
-CT_STAGES = ["reminder", "final_notice", "summons", "liability_order", "enforcement_agent"]
 
 # Per-slot state and its type; a new household starts from _FRESH_STATE plus its drawn attributes.
 _STATE_TYPES = {
@@ -59,15 +55,7 @@ _FRESH_STATE = {
 }
 
 
-def sigmoid(x):
-    return 1 / (1 + np.exp(-x))
-
-
-def month_start(m: int) -> pd.Timestamp:
-    return START + pd.DateOffset(months=m)
-
-
-class PartitionSimulation:
+class PartitionSimulation(AccountsMixin):
     def __init__(self, seed: int, partition: int, props: pd.DataFrame, months: int, scenario: Scenario):
         self.seed, self.partition, self.months, self.scenario = seed, partition, months, scenario
         self.p = {c: props[c].to_numpy() for c in props.columns}
@@ -308,171 +296,14 @@ class PartitionSimulation:
         self._emit("ct_discounts", account_ref=s["ct_account"][idx], change_date=self._day(rng, m, len(idx)),
                    discount="single_person", change=np.where(apply_spd[idx], "awarded", "removed"))
 
-    # ---------------------------------------------------------------- rent accounts
-    def _rent(self, rng, m, occ):
-        s = self.s
-        idx = np.flatnonzero(occ & (s["tenancy"] >= 0))
-        if len(idx) == 0:
-            return
-        rent = s["weekly_rent_now"][idx]
-        hb = s["hb_weekly"][idx]
-        apa = s["uc"][idx] & s["apa"][idx] & (s["uc_wait"][idx] == 0)
-        apa_monthly = np.where(apa, s["housing_element"][idx], 0.0)
-        due_weekly = np.maximum(rent - hb - apa_monthly * 12 / 52, 0)
-        stress = s["stress"][idx]
-        p_full = sigmoid(2.0 - 1.3 * stress - 0.8 * (s["uc_wait"][idx] > 0))
-        mondays = pd.date_range(month_start(m), month_start(m + 1) - pd.Timedelta(days=1), freq="W-MON")
-        charged = 0.0
-        paid = np.zeros(len(idx))
-        for monday in mondays:
-            week_no = (monday - START).days // 7
-            self._txn(m, rng, s["tenancy"][idx], monday, rent, "rent_charge")
-            charged = charged + rent
-            hb_week = (week_no % 4 == 0) & (hb > 0)
-            self._txn(m, rng, s["tenancy"][idx][hb_week], monday, -4 * hb[hb_week], "housing_benefit")
-            paid += np.where(hb_week, 4 * hb, 0)
-            freq = s["pay_freq"][idx]
-            pays_now = (week_no % freq) == 0
-            u = rng.random(len(idx))
-            frac = np.where(u < p_full, 1.0, np.where(u < p_full + (1 - p_full) * 0.5, 0.5, 0.0))
-            catch_up = np.where((s["rent_balance"][idx] > rent) & (stress < 0) & (rng.random(len(idx)) < 0.25),
-                                0.5 * rent * freq, 0.0)
-            amount = np.where(pays_now, frac * due_weekly * freq + catch_up, 0.0)
-            sel = amount > 0
-            day = np.datetime64(monday.date()) + rng.integers(0, 7, len(idx))
-            self._txn(m, rng, s["tenancy"][idx][sel], day[sel], -np.round(amount[sel], 2),
-                      rng.choice(["direct_debit", "card", "bank_transfer", "cash"], sel.sum(), p=[.35, .3, .25, .1]))
-            paid += amount
-        self._txn(m, rng, s["tenancy"][idx][apa], month_start(m) + pd.Timedelta(days=9), -np.round(apa_monthly[apa], 2),
-                  "universal_credit_direct")
-        paid += apa_monthly
-        opening = m == 0
-        if opening:
-            self._txn(m, rng, s["tenancy"][idx], month_start(0), np.round(s["rent_balance"][idx], 2),
-                      "balance_brought_forward")
-        s["rent_balance"][idx] += charged - paid
-
-    def _txn(self, m, rng, ref, date, amount, kind, table="rent_transactions"):
-        if m < 0 or len(ref) == 0:
-            return
-        date = np.broadcast_to(np.asarray(date, dtype="datetime64[D]"), len(ref))
-        lag = np.where(rng.random(len(ref)) < 0.015, rng.integers(10, 45, len(ref)), rng.integers(0, 4, len(ref)))
-        lag = np.where(np.isin(kind, ["rent_charge", "balance_brought_forward", "annual_bill"]), 0, lag)
-        self._emit(table, account_ref=ref, transaction_date=date, posting_date=date + lag,
-                   transaction_type=kind, amount=np.asarray(amount, float))
-
-    # ---------------------------------------------------------------- council tax
-    def _council_tax(self, rng, m, occ):
-        s, n = self.s, self.n
-        fy_month = m % 12  # 0 = April
-        acc = s["ct_account"]
-        new_year = fy_month == 0
-        arrived = occ & (s["move_in_month"] == m) & ~new_year
-        billed = occ & (new_year | arrived)
-        remaining = (12 - fy_month) / 12
-        bill = np.where(billed, s["ct_charge"] * np.where(new_year, 1.0, remaining), 0.0)
-        credit = np.where(billed, (s["ct_spd"] + s["ct_reduction"]) * np.where(new_year, 1.0, remaining), 0.0)
-        if new_year:
-            s["ct_year_due"][:] = 0.0
-            s["ct_year_paid"][:] = 0.0
-            s["ct_stage"][:] = 0
-            s["ct_missed"][:] = 0
-        s["ct_year_due"] += bill - credit
-        s["ct_balance"] += bill - credit
-        b = np.flatnonzero(billed)
-        day = np.datetime64(month_start(m), "D")
-        self._txn(m, rng, acc[b], day, np.round(bill[b], 2), "annual_bill", "ct_transactions")
-        c = np.flatnonzero(billed & (s["ct_spd"] > 0))
-        self._txn(m, rng, acc[c], day, -np.round(s["ct_spd"][c] * (1 if new_year else remaining), 2),
-                  "single_person_discount", "ct_transactions")
-        c = np.flatnonzero(billed & (s["ct_reduction"] > 0))
-        self._txn(m, rng, acc[c], day, -np.round(s["ct_reduction"][c] * (1 if new_year else remaining), 2),
-                  "council_tax_reduction", "ct_transactions")
-        if m == 0:
-            o = np.flatnonzero(occ)
-            self._txn(m, rng, acc[o], day, np.round(s["ct_balance"][o] - bill[o] + credit[o], 2),
-                      "balance_brought_forward", "ct_transactions")
-
-        if fy_month >= 10:  # February and March carry no instalment
-            return
-        instalment = np.maximum(s["ct_year_due"] - s["ct_year_paid"], 0) / (10 - fy_month)
-        due = occ & (instalment > 1)
-        direct_debit = s["money_trait"] < -0.3
-        p_pay = sigmoid(2.75 - 1.7 * s["stress"] + 1.0 * direct_debit)
-        pays = due & (rng.random(n) < p_pay)
-        extra = np.where(pays & (s["ct_balance"] > s["ct_year_due"] - s["ct_year_paid"] + 1)
-                         & (rng.random(n) < 0.3), 0.25 * (s["ct_balance"] - (s["ct_year_due"] - s["ct_year_paid"])), 0)
-        # Once a year's whole balance is due (after a final notice), paying means paying it all or arranging.
-        catch = pays & (s["ct_stage"] >= 2) & (rng.random(n) < 0.2)
-        amount = np.where(catch, np.maximum(s["ct_balance"], 0), np.where(pays, instalment + extra, 0.0))
-        s["ct_year_paid"] += np.minimum(amount, np.maximum(s["ct_year_due"] - s["ct_year_paid"], 0))
-        s["ct_balance"] -= amount
-        p = np.flatnonzero(amount > 0)
-        self._txn(m, rng, acc[p], self._day(rng, m, len(p)), -np.round(amount[p], 2),
-                  np.where(direct_debit[p], "direct_debit", "payment"), "ct_transactions")
-
-        # Recovery: reminder -> final notice -> summons -> liability order -> enforcement agent.
-        missed = due & ~pays
-        s["ct_missed"] = np.where(missed, s["ct_missed"] + 1, s["ct_missed"])  # misses this financial year
-        stage = s["ct_stage"]
-        since = m - s["ct_stage_month"]
-        owed = s["ct_balance"] > 20
-        nxt = np.select([
-            missed & (stage == 0),
-            missed & (stage == 1) & (s["ct_missed"] >= 2),
-            owed & (stage == 2) & (since >= 1) & ~catch,
-            owed & (stage == 3) & (since >= 1) & ~catch & (rng.random(n) < 0.9),
-            owed & (stage == 4) & (since >= 1) & ~catch & (rng.random(n) < 0.27),
-        ], [1, 2, 3, 4, 5], 0)
-        step = occ & (nxt > 0)
-        s["ct_stage"] = np.where(step, nxt, stage)
-        s["ct_stage_month"] = np.where(step, m, s["ct_stage_month"])
-        costs = step & (nxt == 3)
-        s["ct_balance"] += np.where(costs, 80.0, 0.0)
-        r = np.flatnonzero(step)
-        self._emit("ct_recovery", account_ref=acc[r], stage=np.array(CT_STAGES)[nxt[r] - 1],
-                   action_date=self._day(rng, m, len(r)), amount_outstanding=np.round(s["ct_balance"][r], 2))
-        k = np.flatnonzero(costs)
-        self._txn(m, rng, acc[k], self._day(rng, m, len(k)), 80.0, "summons_costs", "ct_transactions")
-
     # ---------------------------------------------------------------- homelessness
-    def hazard_components(self) -> np.ndarray:
-        """Monthly hazard of being owed a prevention or relief duty, split by reason (n x 6)."""
-        s = self.s
-        weeks = np.where(self.social, s["rent_balance"] / np.maximum(s["weekly_rent_now"], 1), 0)
-        tenure = np.select([self.p["tenure"] == "owner", self.private, self.p["tenure"] == "council"],
-                           [-3.5, 0.15, -1.25], -1.35)
-        comp = np.array([0.35, -1.3, -0.4, 0.0, 0.55, -0.1])[s["composition"]]
-        rent_arrears = 1.2 * (weeks >= 8) + 0.6 * ((weeks >= 4) & (weeks < 8))
-        ct = np.array([0, 0.1, 0.2, 0.35, 0.6, 0.8])[s["ct_stage"]]
-        both = 0.5 * (weeks >= 4) * (s["ct_stage"] >= 3)
-        young = 0.4 * (s["age"] < 25)
-        private_arrears = 1.1 * (self.private & (s["private_arrears"] >= 2))
-        financial = np.exp(-7.7 + 0.7 * s["stress"] + tenure + comp + rent_arrears + ct + both + young
-                           + private_arrears + 0.4 * (s["uc_wait"] > 0))
-        notice = 0.011 * (s["notice_left"] > 0)
-        family = 0.09 * (s["family_left"] > 0)
-        abuse = 0.025 * (s["abuse_left"] > 0)
-        breakdown = np.select([s["breakdown_ago"] == 0, s["breakdown_ago"] <= 2], [0.05, 0.02], 0.0)
-        arrears_share = np.where(self.social & (weeks >= 4), 0.7, np.where(private_arrears > 0, 0.2, 0.0))
-        prs_share = np.where(self.private, np.where(private_arrears > 0, 0.4, 0.12), 0.0)
-        # Owners and social tenants have more to fall back on when a crisis hits.
-        resilience = np.select([self.p["tenure"] == "owner", self.social], [0.35, 0.45], 1.0)[:, None]
-        unforeseeable = _UNFORESEEABLE * np.column_stack([
-            0.45 * self.private, np.full(self.n, 0.3), np.full(self.n, 0.15), np.full(self.n, 0.05),
-            np.zeros(self.n), np.full(self.n, 0.25)])
-        return resilience * (unforeseeable + np.column_stack([
-            notice + financial * prs_share, family, abuse, breakdown,
-            financial * arrears_share, financial * np.clip(1 - arrears_share - prs_share, 0, 1),
-        ]))
-
     def _homelessness(self, rng, m, occ):
         s, n = self.s, self.n
-        comps = self.hazard_components() * occ[:, None]
+        comps = homelessness.hazard_components(s, self.p["tenure"]) * occ[:, None]
         hazard = np.clip(comps.sum(axis=1), 0, 0.95)
         event = occ & (rng.random(n) < hazard)
         reason = (comps.cumsum(axis=1) / np.maximum(hazard, 1e-12)[:, None] > rng.random(n)[:, None]).argmax(axis=1)
-        prevention = rng.random(n) < _PREVENTION_SHARE[reason]
+        prevention = rng.random(n) < homelessness.PREVENTION_SHARE[reason]
         duty = np.where(prevention, "prevention", "relief")
         o = np.flatnonzero(occ)
         weeks = np.where(self.social, s["rent_balance"] / np.maximum(s["weekly_rent_now"], 1), np.nan)
@@ -490,12 +321,12 @@ class PartitionSimulation:
                 [reason[e] == FAMILY, reason[e] == BREAKDOWN, reason[e] == ABUSE],
                 [rng.random(len(e)) < 0.92, rng.random(len(e)) < 0.7,
                  (s["children"][e] == 0) | (rng.random(len(e)) < 0.2)],
-                alone | (rng.random(len(e)) < np.where(prevention[e], 0.12, 0.4)))
+                alone | (rng.random(len(e)) < np.where(prevention[e], 0.18, 0.4)))
             approach = self._day(rng, m, len(e))
             self._emit("hclic", case_ref=self._new_id("case", len(e)), household_id=s["hid"][e],
                        uprn=self.p["uprn"][e], approach_date=approach,
                        decision_date=approach + rng.integers(3, 45, len(e)), duty=duty[e],
-                       reason=np.array(REASONS)[reason[e]],
+                       reason=np.array(homelessness.REASONS)[reason[e]],
                        applicant_role=np.where((reason[e] == FAMILY) & (s["adults"][e] > 1), "adult", "lead"),
                        household_type=np.where(applicant_single, "single",
                                                np.where(s["children"][e] > 0, "family", "couple")),

@@ -4,6 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SHOCK_MONTH = 12  # April of the second simulated year
+# Typical dual-fuel bill under Ofgem's price cap each quarter from April 2023 (April-June 2023 at the
+# Energy Price Guarantee's GBP 2,500), relative to GBP 1,800; after the last published quarter it stays flat.
+_QUARTERLY_ENERGY = [2500, 2074, 1834, 1928, 1690, 1568, 1717, 1738, 1849, 1720, 1755, 1758]
+
+
+def baseline_energy_index(month: int) -> float:
+    quarter = min(max(month, 0) // 3, len(_QUARTERLY_ENERGY) - 1)
+    return _QUARTERLY_ENERGY[quarter] / 1800
 
 
 @dataclass(frozen=True)
@@ -15,7 +23,7 @@ class Scenario:
     social_rent_rise: float = 0.0
 
     def energy_index(self, month: int) -> float:
-        return 1.0 + (self.energy_price_rise if month >= SHOCK_MONTH else 0.0)
+        return baseline_energy_index(month) * (1.0 + (self.energy_price_rise if month >= SHOCK_MONTH else 0.0))
 
     def rent_index(self, month: int, social: bool) -> float:
         rise = self.social_rent_rise if social else self.private_rent_rise

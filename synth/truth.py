@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from synth.partition import HORIZON, month_start
+from synth.calendar import month_start
+from synth.partition import HORIZON
 
 
 def month_starts(months: np.ndarray) -> np.ndarray:

@@ -5,9 +5,11 @@ import pytest
 from features.sources import load_table
 from synth import BoroughSpec, generate
 
-ENTITY_TABLES = {"rent": "rent/tenancies", "council_tax": "council_tax/accounts", "benefits": "benefits/claims",
-                 "epc": "epc/certificates", "homelessness": "homelessness/cases",
-                 "fuel_poverty": "fuel_poverty/assessments"}
+# Records that belong to a household or property; event rows (transactions, recovery actions, changes,
+# discounts) belong to one of these through its account, tenancy or claim reference.
+RECORD_TABLES = {"rent": ["rent/tenancies", "rent/tenants"], "council_tax": ["council_tax/accounts"],
+                 "benefits": ["benefits/claims", "benefits/members"], "epc": ["epc/certificates"],
+                 "homelessness": ["homelessness/cases"], "fuel_poverty": ["fuel_poverty/assessments"]}
 
 
 def test_gazetteer_has_unique_uprns_and_addresses(small_borough):
@@ -15,14 +17,24 @@ def test_gazetteer_has_unique_uprns_and_addresses(small_borough):
     assert llpg["uprn"].is_unique and llpg["address"].is_unique
 
 
-@pytest.mark.parametrize("source,path", ENTITY_TABLES.items())
-def test_crosswalk_covers_every_record_of_every_extract(small_borough, source, path):
+@pytest.mark.parametrize("source,paths", RECORD_TABLES.items())
+def test_crosswalk_covers_every_record_of_every_extract(small_borough, source, paths):
     cross = pd.read_parquet(small_borough / "truth" / "crosswalk.parquet")
-    table = load_table(small_borough, path)
-    keys = set(table.data[table.table.key]) | set(table.quarantine[table.table.key])
+    keys = set()
+    for path in paths:
+        table = load_table(small_borough, path)
+        keys |= set(table.data[table.table.key]) | set(table.quarantine[table.table.key])
     assert keys == set(cross.loc[cross["source"] == source, "record_id"])
+    assert cross["record_id"].is_unique
     llpg = set(load_table(small_borough, "llpg/gazetteer").data["uprn"])
     assert set(cross.loc[cross["source"] == source, "uprn"]) <= llpg
+
+
+@pytest.mark.parametrize("name", ["homelessness", "fuel_poverty"])
+def test_one_household_per_property_per_month(small_borough, name):
+    truth = pd.read_parquet(small_borough / "truth" / f"{name}.parquet")
+    assert not truth.duplicated(["uprn", "as_of"]).any()
+    assert (truth["as_of"].dt.day == 1).all()
 
 
 def test_recorded_uprns_are_the_true_ones(small_borough):
