@@ -35,7 +35,7 @@ bench: install
 	$(VENV)/bin/python -m bench.synth
 
 docs: install
-	$(VENV)/bin/upstream contract
+	$(VENV)/bin/upstream docs
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache

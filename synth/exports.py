@@ -92,9 +92,12 @@ def build(rs, props: pd.DataFrame, raw: dict, months: int, partition: int) -> tu
     ten = raw.get("tenancies", pd.DataFrame(columns=["tenancy_ref", "household_id", "uprn", "landlord",
                                                      "start_date", "weekly_rent"]))
     ten_end = dep.loc[dep["tenancy_ref"] >= 0, ["tenancy_ref", "move_out"]].rename(columns={"move_out": "end"})
+    ten_address, ten_postcode = messy.free_text_addresses(rs("rent/tenancies/address"),
+                                                          by_uprn.loc[ten["uprn"]].reset_index(), "housing")
     tenancies = pd.DataFrame({
         "tenancy_ref": _ref("TEN", ten["tenancy_ref"]),
         "property_ref": _ref("HSG", ten["uprn"].map(by_uprn["property_index"])),
+        "address": ten_address, "postcode": ten_postcode,
         "uprn": _some_uprns(rs("rent/tenancies/uprn"), ten, 0.02),
         "landlord": ten["landlord"].to_numpy(),
         "tenancy_start": _iso(ten["start_date"]),

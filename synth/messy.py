@@ -36,10 +36,10 @@ def _street_variant(rng, street: str) -> str:
 def free_text_addresses(rng, props: pd.DataFrame, style: str) -> tuple[list, list]:
     """Addresses typed into a system by staff or residents, and the postcode as entered (may be blank).
 
-    `style` sets each system's habits: "council_tax" (upper case, mostly complete), "benefits"
+    `style` sets each system's habits: "housing" and "council_tax" (mostly complete), "benefits"
     (resident-typed, most varied), "casework" (homelessness and fuel poverty officers).
     """
-    missing_pc = {"council_tax": 0.03, "benefits": 0.08, "casework": 0.12}[style]
+    missing_pc = {"housing": 0.01, "council_tax": 0.03, "benefits": 0.08, "casework": 0.12}[style]
     out, postcodes = [], []
     for flat, number, building, street, postcode in zip(props["flat"], props["number"], props["building"],
                                                         props["street"], props["postcode"], strict=False):
@@ -69,7 +69,7 @@ def free_text_addresses(rng, props: pd.DataFrame, style: str) -> tuple[list, lis
         if pc and rng.random() < 0.15:
             pc = pc.replace(" ", "") if rng.random() < 0.5 else pc.lower()
         text = ", ".join(parts)
-        if style == "council_tax" or rng.random() < 0.2:
+        if style in ("council_tax", "housing") or rng.random() < 0.2:
             text = text.upper()
         out.append(text)
         postcodes.append(pc)

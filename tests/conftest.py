@@ -34,3 +34,17 @@ def calibration_borough(boroughs) -> Path:
 def _isolated_home(tmp_path, monkeypatch):
     """Every test gets its own UPSTREAM_HOME, as independent instances would."""
     monkeypatch.setenv("UPSTREAM_HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture(scope="session")
+def small_links(small_borough):
+    from features.linkage import link
+
+    return link(small_borough)
+
+
+@pytest.fixture(scope="session")
+def small_matrix(small_borough, small_links, tmp_path_factory):
+    from features.build import build_matrix
+
+    return build_matrix(small_borough, small_links, tmp_path_factory.mktemp("matrix") / "m.parquet", b"test-secret")

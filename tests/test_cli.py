@@ -1,10 +1,11 @@
 """The command line: help, one-line errors with a non-zero exit, and the commands end to end."""
 import json
+from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
-from features.sources import markdown
 from upstream.cli import app
 
 runner = CliRunner()
@@ -13,7 +14,7 @@ runner = CliRunner()
 def test_help_lists_the_commands():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("synth", "validate", "contract"):
+    for command in ("synth", "validate", "link", "features", "docs"):
         assert command in result.output
 
 
@@ -50,8 +51,9 @@ def test_validate_on_a_folder_without_extracts_fails_clearly(tmp_path):
     assert "extracts" in result.output and "does not exist" in result.output
 
 
-def test_committed_data_contract_is_current():
-    from pathlib import Path
-
-    doc = Path(__file__).resolve().parents[1] / "docs" / "data-contract.md"
-    assert doc.read_text() == markdown(), "run `upstream contract` to regenerate docs/data-contract.md"
+@pytest.mark.parametrize("name", ["data-contract.md", "features.md", "features.json"])
+def test_committed_generated_docs_are_current(name, tmp_path):
+    result = runner.invoke(app, ["docs", "--folder", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    committed = Path(__file__).resolve().parents[1] / "docs" / name
+    assert committed.read_text() == (tmp_path / name).read_text(), f"run `upstream docs` to regenerate docs/{name}"

@@ -95,8 +95,7 @@ def validate(
     """Load every extract through its contract and report accepted and quarantined rows."""
     from features.sources import TABLES, load_table, write_quarantine
 
-    if not (data / "extracts").is_dir():
-        raise UserError(f"{data / 'extracts'} does not exist: point --data at a folder with extracts/")
+    _require_extracts(data)
     folder = quarantine or data / "quarantine"
     view = RichTable(title=f"Extracts in {data}")
     view.add_column("table", no_wrap=True)
@@ -116,13 +115,119 @@ def validate(
 
 
 @app.command()
-def contract(out_file: Path = typer.Option(Path("docs/data-contract.md"), "--out", help="Markdown file to write.")):
-    """Write the data contract (every extract's columns, meanings and rules) as Markdown."""
+@friendly_errors
+def link(
+    data: Path = typer.Option(..., help="Borough folder holding extracts/."),
+    out_file: Path = typer.Option(..., "--out", help="Parquet file: source, record_id, uprn, method, score."),
+):
+    """Link every record of every source to a property (UPRN): exact, by address, or unmatched."""
+    from features.linkage import link as run_link
+
+    _require_extracts(data)
+    with _progress() as progress:
+        task = progress.add_task("Linking records to the gazetteer", total=7)
+        links = run_link(data, work=_work_dir(), progress=lambda _: progress.advance(task))
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    links.to_parquet(out_file, index=False)
+    _linkage_report(links, data)
+    console.print(f"Wrote {len(links):,} links to {out_file}")
+
+
+def _linkage_report(links, data: Path):
+    view = RichTable(title="Linkage")
+    truth = (data / "truth" / "crosswalk.parquet").exists()
+    columns = ["source", "records", "exact", "address", "unmatched"]
+    if truth:
+        from synth import linkage_report
+
+        report = linkage_report(links, data)
+        columns += ["precision*", "recall*"]
+    else:
+        report = links.groupby("source")["method"].value_counts().unstack(fill_value=0).reset_index()
+        report["records"] = report[["exact", "address", "unmatched"]].sum(axis=1)
+    for name in columns:
+        view.add_column(name, justify="left" if name == "source" else "right")
+    for row in report.to_dict("records"):
+        cells = [row["source"], *(f"{row.get(k, 0):,}" for k in ("records", "exact", "address", "unmatched"))]
+        if truth:
+            cells += [f"{row['precision_without_uprn']:.2%}", f"{row['recall_without_uprn']:.2%}"]
+        view.add_row(*cells)
+    out.print(view)
+    if truth:
+        console.print("* for records that carried no UPRN, against the synthetic borough's truth crosswalk")
+
+
+def _require_extracts(data: Path):
+    if not (data / "extracts").is_dir():
+        raise UserError(f"{data / 'extracts'} does not exist: point --data at a folder with extracts/")
+
+
+def _work_dir() -> Path:
+    from upstream.config import home
+
+    work = home() / "cache"
+    work.mkdir(parents=True, exist_ok=True)
+    return work
+
+
+@app.command()
+@friendly_errors
+def features(
+    data: Path = typer.Option(..., help="Borough folder holding extracts/."),
+    out_file: Path = typer.Option(..., "--out", help="Parquet file for the matrix."),
+    as_of: list[str] = typer.Option(None, "--as-of", help="As-of date (first of a month); repeat for several. "
+                                                            "Default: every month with six months of history."),
+    engine: str = typer.Option("duckdb", help="duckdb (embedded, default) or spark."),
+    links_file: Path = typer.Option(None, "--links", help="Links from `upstream link` (default: link now)."),
+):
+    """Build the point-in-time feature matrix: household_key, as_of, features, label_* columns."""
+    import pandas as pd
+
+    from features.build import build_matrix
+    from features.dictionary import to_json
+    from features.engines import ENGINES
+    from features.linkage import link as run_link
+    from upstream.config import secret_key
+
+    _require_extracts(data)
+    if engine not in ENGINES:
+        raise UserError(f"unknown engine {engine!r}; choose duckdb or spark")
+    dates = [_month_start(d) for d in as_of or []]
+    with _progress() as progress:
+        task = progress.add_task("Linking records", total=None if links_file else 7)
+        links = pd.read_parquet(links_file) if links_file else run_link(
+            data, work=_work_dir(), progress=lambda _: progress.advance(task))
+        progress.update(task, description=f"Building features on {engine}", total=None)
+        matrix = build_matrix(data, links, out_file, secret_key(), as_of=dates or None, engine=engine)
+    dictionary = out_file.with_name(out_file.stem + ".features.json")
+    dictionary.write_text(to_json())
+    console.print(f"Wrote {len(matrix):,} rows x {matrix.shape[1]} columns "
+                  f"({matrix['as_of'].nunique()} as-of dates) to {out_file}; dictionary in {dictionary}")
+
+
+def _month_start(text: str):
+    import pandas as pd
+
+    try:
+        date = pd.Timestamp(text)
+    except ValueError as exc:
+        raise UserError(f"--as-of {text!r} is not a date (use YYYY-MM-DD)") from exc
+    if date.day != 1:
+        raise UserError(f"--as-of {text} must be the first day of a month")
+    return date
+
+
+@app.command()
+def docs(folder: Path = typer.Option(Path("docs"), help="Where to write the generated documentation.")):
+    """Write the generated docs: data contract, feature dictionary (Markdown and JSON)."""
+    from features import dictionary
     from features.sources import markdown
 
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    out_file.write_text(markdown())
-    console.print(f"Wrote {out_file}")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "data-contract.md").write_text(markdown())
+    (folder / "features.md").write_text(dictionary.markdown())
+    (folder / "features.json").write_text(dictionary.to_json())
+    console.print(f"Wrote data-contract.md, features.md and features.json to {folder}")
 
 
 if __name__ == "__main__":

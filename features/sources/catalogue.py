@@ -50,6 +50,8 @@ TABLES: tuple[Table, ...] = (
           key="tenancy_ref", knowledge_date="tenancy_start", columns=(
               C("tenancy_ref", "string", "Tenancy reference", required=True),
               C("property_ref", "string", "Housing system's own property reference", required=True),
+              C("address", "string", "Property address as the housing system holds it", required=True),
+              C("postcode", "string", "Postcode"),
               _uprn(),
               C("landlord", "category", "Landlord of the home", required=True, allowed=("council", "partner_ha")),
               C("tenancy_start", "date", "Tenancy start date", required=True),

@@ -1,0 +1,42 @@
+"""Where the feature expressions run: embedded DuckDB by default, Spark when a council outgrows one machine."""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import ibis
+
+ENGINES = ("duckdb", "spark")
+
+
+def connect(engine: str, work: Path):
+    if engine == "duckdb":
+        return ibis.duckdb.connect(str(work / "features.duckdb"), memory_limit="3GB", threads=os.cpu_count() or 2)
+    if engine == "spark":
+        return ibis.pyspark.connect(spark_session())
+    raise ValueError(f"unknown engine {engine!r}; choose duckdb or spark")
+
+
+def spark_session():
+    """A local Spark session (local[*]); on a cluster, set SPARK_MASTER (e.g. spark://host:7077 or yarn)."""
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    builder = (SparkSession.builder.appName("upstream-features")
+               .master(os.environ.get("SPARK_MASTER", "local[*]"))
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="upstream-spark-"))
+               .config("spark.ui.enabled", "false")
+               .config("spark.sql.shuffle.partitions", "8"))
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def read(con, engine: str, name: str, path: Path):
+    if engine == "duckdb":
+        return con.read_parquet(str(path), table_name=name)
+    return con.read_parquet(str(path))

@@ -1,0 +1,86 @@
+"""Stage the extracts for the feature engines: contract-checked, linked to UPRNs, pseudonymised, Parquet.
+
+The engines (DuckDB by default, Spark at scale) read only these files, so one set of feature definitions
+runs on both. Timestamps are written in microseconds, which both engines read. Nothing staged carries a
+name or a free-text address; the household key replaces the account as the household's identity.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from features.pseudonym import household_keys
+from features.sources import load_table
+
+CT_STAGE_LEVEL = {"reminder": 1, "final_notice": 2, "summons": 3, "liability_order": 4, "enforcement_agent": 5}
+EPC_BAND_LEVEL = {band: i + 1 for i, band in enumerate("ABCDEFG")}
+CT_BAND_LEVEL = {band: i + 1 for i, band in enumerate("ABCDEFGH")}
+
+
+def _uprn_lookup(links: pd.DataFrame, source: str) -> pd.Series:
+    linked = links[(links["source"] == source) & links["uprn"].notna()]
+    return linked.set_index("record_id")["uprn"].astype("int64")
+
+
+def _write(frame: pd.DataFrame, folder: Path, name: str) -> Path:
+    for col in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[col]):
+            frame[col] = frame[col].astype("datetime64[us]")
+    path = folder / f"{name}.parquet"
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def stage(data_dir: Path, links: pd.DataFrame, folder: Path, secret: bytes) -> dict[str, Path]:
+    """Write every staged table to FOLDER and return their paths; `links` maps records to UPRNs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = {}
+
+    def load(path):
+        return load_table(data_dir, path).data
+
+    accounts = load("council_tax/accounts")
+    accounts["uprn"] = accounts["account_ref"].map(_uprn_lookup(links, "council_tax"))
+    accounts = accounts.dropna(subset=["uprn"])
+    accounts["household_key"] = household_keys(accounts["uprn"], accounts["account_start"], secret)
+    tables["occupancies"] = accounts.assign(band=accounts["band"].map(CT_BAND_LEVEL))[
+        ["household_key", "account_ref", "uprn", "account_start", "account_end", "band"]].rename(
+        columns={"account_start": "occ_start", "account_end": "occ_end", "band": "ct_band"})
+
+    tenancies = load("rent/tenancies")
+    tenancies["uprn"] = tenancies["tenancy_ref"].map(_uprn_lookup(links, "rent"))
+    tables["tenancies"] = tenancies.dropna(subset=["uprn"])[
+        ["tenancy_ref", "uprn", "landlord", "tenancy_start", "tenancy_end", "weekly_rent"]]
+    tables["rent_tx"] = load("rent/transactions")[["tenancy_ref", "posting_date", "transaction_type", "amount"]]
+    tables["ct_tx"] = load("council_tax/transactions")[["account_ref", "posting_date", "transaction_type", "amount"]]
+    recovery = load("council_tax/recovery")
+    tables["ct_recovery"] = recovery.assign(level=recovery["stage"].map(CT_STAGE_LEVEL))[
+        ["account_ref", "level", "posting_date"]]
+    tables["ct_discounts"] = load("council_tax/discounts")[["account_ref", "change", "posting_date"]]
+
+    claims = load("benefits/claims")
+    claims["uprn"] = claims["claim_ref"].map(_uprn_lookup(links, "benefits"))
+    claims = claims.rename(columns={"start_date": "claim_start", "end_date": "claim_end"})
+    tables["claims"] = claims.dropna(subset=["uprn"])[["claim_ref", "uprn", "benefit", "claim_start", "claim_end"]]
+    tables["claim_changes"] = load("benefits/changes")[["claim_ref", "change_type", "posting_date"]]
+    members = load("benefits/members")
+    tables["dependants"] = (members[members["role"] == "dependant"].groupby("claim_ref").size()
+                            .rename("dependants").reset_index())
+
+    epc = load("epc/certificates")
+    epc["uprn"] = epc["lmk_key"].map(_uprn_lookup(links, "epc"))
+    tables["epc"] = epc.dropna(subset=["uprn"]).assign(
+        epc_band=epc["current_energy_rating"].map(EPC_BAND_LEVEL))[
+        ["uprn", "lodgement_date", "epc_band", "current_energy_efficiency"]].rename(
+        columns={"current_energy_efficiency": "epc_sap"})
+    tables["gazetteer"] = load("llpg/gazetteer")[["uprn", "ward", "property_type"]]
+
+    cases = load("homelessness/cases")
+    cases["uprn"] = cases["case_ref"].map(_uprn_lookup(links, "homelessness"))
+    tables["cases"] = cases.dropna(subset=["uprn"])[["uprn", "approach_date", "decision_date"]]
+    assessments = load("fuel_poverty/assessments")
+    assessments["uprn"] = assessments["assessment_ref"].map(_uprn_lookup(links, "fuel_poverty"))
+    tables["assessments"] = assessments.dropna(subset=["uprn"]).assign(
+        fuel_poor=assessments["fuel_poor"] == "Y")[["uprn", "assessment_date", "fuel_poor"]]
+    return {name: _write(frame.reset_index(drop=True), folder, name) for name, frame in tables.items()}
