@@ -1,0 +1,75 @@
+"""Benchmark: how long the feature build takes against the time DuckDB takes to read every source file
+once, on the default borough; and the same small borough on Spark and on DuckDB.
+
+    .venv/bin/python -m bench.features --data DIR --links FILE [--small-households 2000]
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from bench._memory import PeakMemory
+from features.build import build_matrix
+from features.linkage import link
+from features.sources import TABLES, table_files
+from features.staging import stage
+from synth import BoroughSpec, generate
+
+
+def read_once_seconds(data: Path) -> float:
+    con = duckdb.connect()
+    start = time.perf_counter()
+    for i, table in enumerate(TABLES):
+        files = [str(f) for f in table_files(data, table)]
+        reader = "read_parquet" if files[0].endswith(".parquet") else "read_csv"
+        con.execute(f"CREATE TABLE t{i} AS SELECT * FROM {reader}({files!r})")
+    return time.perf_counter() - start
+
+
+def timed(fn):
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True, help="A borough (default: 110,000 households).")
+    parser.add_argument("--links", type=Path, required=True, help="Links from `upstream link` for that borough.")
+    parser.add_argument("--small-households", type=int, default=2_000)
+    args = parser.parse_args()
+    links = pd.read_parquet(args.links)
+    work = Path(tempfile.mkdtemp(prefix="upstream-bench-features-"))
+    try:
+        read = read_once_seconds(args.data)
+        _, staging = timed(lambda: stage(args.data, links, work / "staged-only", b"bench"))
+        with PeakMemory() as memory:
+            matrix, total = timed(lambda: build_matrix(args.data, links, work / "m.parquet", b"bench"))
+        rows = [("DuckDB reads every source file once", read, 1.0),
+                ("  staging (contracts, linking, pseudonyms; pandas)", staging, staging / read),
+                ("  windows on DuckDB", total - staging, (total - staging) / read),
+                ("feature build, total", total, total / read)]
+        small = work / "small"
+        generate(BoroughSpec(households=args.small_households, months=24, seed=42), small)
+        small_links = link(small)
+        _, duck = timed(lambda: build_matrix(small, small_links, work / "d.parquet", b"bench", engine="duckdb"))
+        _, spark = timed(lambda: build_matrix(small, small_links, work / "s.parquet", b"bench", engine="spark"))
+        print(f"Default borough: {matrix['household_key'].nunique():,} households, {matrix['as_of'].nunique()} as-of "
+              f"dates, {len(matrix):,} rows x {matrix.shape[1]} columns; peak memory {memory.peak / 1e9:.2f} GB")
+        print(f"{'step':<52} {'seconds':>8} {'x read':>7}")
+        for name, seconds, ratio in rows:
+            print(f"{name:<52} {seconds:>8.1f} {ratio:>7.1f}")
+        print(f"Small borough ({args.small_households:,} households, 24 months): DuckDB {duck:.1f} s, "
+              f"Spark local[*] {spark:.1f} s (includes session start)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
