@@ -1,5 +1,5 @@
 # Two commands set everything up on a fresh machine (Python 3.11, make and the package registries):
-#   make demo   install, build the default synthetic borough, and run the pipeline as far as it exists
+#   make demo   install, build the default synthetic borough, link its records and build its features
 #   make test   install and run the whole test suite
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -14,6 +14,8 @@ export UV_PYTHON_DOWNLOADS := never
 export BENTOML_DO_NOT_TRACK := true
 export MLFLOW_DISABLE_TELEMETRY := true
 BOROUGH ?= $(UPSTREAM_HOME)/borough
+LINKS ?= $(UPSTREAM_HOME)/links.parquet
+MATRIX ?= $(UPSTREAM_HOME)/features.parquet
 
 .PHONY: install demo test bench docs clean
 
@@ -27,12 +29,16 @@ install: $(UV)
 demo: install
 	$(VENV)/bin/upstream synth --out $(BOROUGH) --report
 	$(VENV)/bin/upstream validate --data $(BOROUGH)
+	$(VENV)/bin/upstream link --data $(BOROUGH) --out $(LINKS)
+	$(VENV)/bin/upstream features --data $(BOROUGH) --links $(LINKS) --out $(MATRIX)
 
 test: install
 	$(VENV)/bin/pytest
 
 bench: install
 	$(VENV)/bin/python -m bench.synth
+	test -f $(LINKS) || $(MAKE) demo
+	$(VENV)/bin/python -m bench.features --data $(BOROUGH) --links $(LINKS)
 
 docs: install
 	$(VENV)/bin/upstream docs

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import ibis
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features import windows
@@ -84,9 +85,23 @@ def extract_date_of(data_dir: Path, staged_postings: pd.Series) -> pd.Timestamp:
     return staged_postings.max().normalize()
 
 
+def _write_streaming(expr, out: Path) -> Path:
+    """Write the matrix batch by batch, so it never has to fit in memory twice."""
+    writer = None
+    for batch in expr.to_pyarrow_batches(chunk_size=500_000):
+        table = pa.Table.from_batches([batch])
+        position = table.schema.get_field_index("as_of")
+        table = table.set_column(position, "as_of", table["as_of"].cast(pa.timestamp("us")))
+        if writer is None:
+            writer = pq.ParquetWriter(out, table.schema, compression="zstd")
+        writer.write_table(table.cast(writer.schema))
+    writer.close()
+    return out
+
+
 def build_matrix(data_dir: Path, links: pd.DataFrame, out: Path, secret: bytes, as_of: list | None = None,
-                 engine: str = "duckdb", work: Path | None = None) -> pd.DataFrame:
-    """Stage, compute and write the matrix to OUT (Parquet); returns it."""
+                 engine: str = "duckdb", work: Path | None = None) -> Path:
+    """Stage, compute and write the matrix to OUT (Parquet); returns OUT."""
     owned = work is None
     work = Path(work or tempfile.mkdtemp(prefix="upstream-features-"))
     try:
@@ -99,12 +114,9 @@ def build_matrix(data_dir: Path, links: pd.DataFrame, out: Path, secret: bytes, 
             asof_path, index=False)
         con = connect(engine, work)
         tables = {name: read(con, engine, name, path) for name, path in {**paths, "asof": asof_path}.items()}
-        matrix = _assemble(tables).to_pandas()
-        matrix["as_of"] = pd.to_datetime(matrix["as_of"]).astype("datetime64[ns]")
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        matrix.to_parquet(out, index=False)
-        return matrix
+        return _write_streaming(_assemble(tables), out)
     finally:
         if owned:
             shutil.rmtree(work, ignore_errors=True)

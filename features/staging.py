@@ -35,7 +35,13 @@ def _write(frame: pd.DataFrame, folder: Path, name: str) -> Path:
 def stage(data_dir: Path, links: pd.DataFrame, folder: Path, secret: bytes) -> dict[str, Path]:
     """Write every staged table to FOLDER and return their paths; `links` maps records to UPRNs."""
     folder.mkdir(parents=True, exist_ok=True)
-    tables = {}
+    paths = {}
+
+    class Tables(dict):  # each staged table goes to disk as soon as it is made, so memory holds one at a time
+        def __setitem__(self, name, frame):
+            paths[name] = _write(frame.reset_index(drop=True), folder, name)
+
+    tables = Tables()
 
     def load(path):
         return load_table(data_dir, path).data
@@ -83,4 +89,4 @@ def stage(data_dir: Path, links: pd.DataFrame, folder: Path, secret: bytes) -> d
     assessments["uprn"] = assessments["assessment_ref"].map(_uprn_lookup(links, "fuel_poverty"))
     tables["assessments"] = assessments.dropna(subset=["uprn"]).assign(
         fuel_poor=assessments["fuel_poor"] == "Y")[["uprn", "assessment_date", "fuel_poor"]]
-    return {name: _write(frame.reset_index(drop=True), folder, name) for name, frame in tables.items()}
+    return paths

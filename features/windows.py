@@ -40,50 +40,79 @@ def spine(t: dict):
     return _latest(j, ["uprn", "as_of"], j.occ_start)
 
 
+def totals_before(events, cutoffs, key: str, measures: list[str]):
+    """Running totals of `measures` per `key`, read at each cutoff: for every cutoff row, the sum of each
+    measure over the events dated strictly before its `cutoff` date.
+
+    Cutoff rows join the event stream with zero measures and sort before events of the same date, so one
+    ordered running sum serves every cutoff: no event is repeated per as-of date.
+    """
+    ids = [c for c in cutoffs.columns if c not in (key, "cutoff")]
+    zero = {m: ibis.literal(0.0) for m in measures}
+    stream = ibis.union(
+        events.select(key, at=events.date.cast("timestamp"), is_event=ibis.literal(1),
+                      **{m: events[m].cast("float64") for m in measures},
+                      **{i: ibis.null(cutoffs[i].type()) for i in ids}),
+        cutoffs.select(key, at=cutoffs.cutoff.cast("timestamp"), is_event=ibis.literal(0), **zero,
+                       **{i: cutoffs[i] for i in ids}),
+    )
+    window = ibis.cumulative_window(group_by=stream[key], order_by=[stream.at, stream.is_event])
+    # Pounds and pence, and counts: rounding to 2 places makes totals exact whatever order an engine adds in
+    # (DuckDB's windowed sums depend on partition size), so a threshold such as "half the rent" is stable.
+    running = stream.mutate(**{m: stream[m].sum().over(window).round(2) for m in measures})
+    return running.filter(running.is_event == 0).select(*ids, *measures)
+
+
+def _cutoffs(rows, key: str, offsets: dict):
+    """One row per (row, named cutoff): `offsets` maps a label to an expression of the as-of date."""
+    return ibis.union(*[rows.select("household_key", "as_of", key, label=ibis.literal(label), cutoff=fn(rows.as_of))
+                        for label, fn in offsets.items()])
+
+
+def _at(totals, measure: str, label: str):
+    return totals[measure].max(where=totals.label == label)
+
+
 def rent(s, t: dict):
     ten, tx = t["tenancies"], t["rent_tx"]
     active = s.join(ten, [s.uprn == ten.uprn, ten.tenancy_start < s.as_of,
                           ten.tenancy_end.isnull() | (ten.tenancy_end >= s.as_of)])
     active = _latest(active.select("household_key", "as_of", "tenancy_ref", "tenancy_start", "weekly_rent", "landlord"),
                      ["household_key", "as_of"], _.tenancy_start)
-    j = active.join(tx, [active.tenancy_ref == tx.tenancy_ref, tx.posting_date < active.as_of])
-    paid = (j.amount < 0) & (j.transaction_type != "balance_brought_forward")
-    charge = j.transaction_type == "rent_charge"
-    aggs = {
-        "rent_balance": j.amount.sum(),
-        "weekly_rent": j.weekly_rent.max(),
-        "tenancy_start": j.tenancy_start.max(),
-        "landlord": j.landlord.max(),
-        "charged_13w": j.amount.sum(where=charge & (j.posting_date >= j.as_of - days(91))),
-        "paid_13w": (-j.amount).sum(where=paid & (j.posting_date >= j.as_of - days(91))),
-        "rent_payment_weeks_13w": j.posting_date.truncate("W").nunique(
-            where=j.transaction_type.isin(TENANT_PAYMENTS) & (j.posting_date >= j.as_of - days(91))),
-        "rent_universal_credit_direct": (j.transaction_type == "universal_credit_direct").any(
-            where=j.posting_date >= j.as_of - months(6)),
-        "rent_housing_benefit_credit": (j.transaction_type == "housing_benefit").any(
-            where=j.posting_date >= j.as_of - months(6)),
-    }
-    for weeks in (4, 13, 26):
-        aggs[f"balance_{weeks}w_ago"] = j.amount.sum(where=j.posting_date < j.as_of - days(7 * weeks))
-    for m in (1, 2, 3):  # calendar months before the as-of date
-        month = (j.posting_date >= j.as_of - months(m)) & (j.posting_date < j.as_of - months(m - 1))
-        aggs[f"charged_m{m}"] = j.amount.sum(where=charge & month)
-        aggs[f"paid_m{m}"] = (-j.amount).sum(where=paid & month)
-    a = j.group_by(["household_key", "as_of"]).aggregate(**aggs)
-    share = {m: a[f"paid_m{m}"].fill_null(0) / a[f"charged_m{m}"] for m in (1, 2, 3)}
+    kind = tx.transaction_type
+    events = tx.select(
+        "tenancy_ref", date=tx.posting_date, balance=tx.amount,
+        charged=ibis.ifelse(kind == "rent_charge", tx.amount, 0),
+        paid=ibis.ifelse((tx.amount < 0) & (kind != "balance_brought_forward"), -tx.amount, 0),
+        payments=kind.isin(TENANT_PAYMENTS).cast("int64"),
+        uc_direct=(kind == "universal_credit_direct").cast("int64"),
+        hb=(kind == "housing_benefit").cast("int64"))
+    offsets = {"now": lambda d: d, "4w": lambda d: d - days(28), "13w": lambda d: d - days(91),
+               "26w": lambda d: d - days(182), "m1": lambda d: d - months(1), "m2": lambda d: d - months(2),
+               "m3": lambda d: d - months(3), "m6": lambda d: d - months(6)}
+    totals = totals_before(events, _cutoffs(active, "tenancy_ref", offsets), "tenancy_ref",
+                           ["balance", "charged", "paid", "payments", "uc_direct", "hb"])
+    a = totals.group_by(["household_key", "as_of"]).aggregate(
+        **{f"{m}_{label}": _at(totals, m, label) for m in ("balance", "charged", "paid", "payments", "uc_direct", "hb")
+           for label in offsets})
+    a = a.join(active, ["household_key", "as_of"])
+    months_back = ["now", "m1", "m2", "m3"]
+    share = {k: (a[f"paid_{months_back[k - 1]}"] - a[f"paid_{months_back[k]}"])
+             / (a[f"charged_{months_back[k - 1]}"] - a[f"charged_{months_back[k]}"]).nullif(0) for k in (1, 2, 3)}
     return a.select(
-        "household_key", "as_of", "rent_balance",
-        rent_arrears_weeks=ibis.greatest(a.rent_balance, 0) / a.weekly_rent,
-        rent_change_4w=a.rent_balance - a.balance_4w_ago.fill_null(0),
-        rent_change_13w=a.rent_balance - a.balance_13w_ago.fill_null(0),
-        rent_change_26w=a.rent_balance - a.balance_26w_ago.fill_null(0),
-        rent_paid_share_13w=a.paid_13w.fill_null(0) / a.charged_13w,
-        rent_missed_months_3m=sum(((share[m] < 0.5).fill_null(False)).cast("int64") for m in (1, 2, 3)),
-        rent_partial_months_3m=sum((((share[m] >= 0.5) & (share[m] < 0.95)).fill_null(False)).cast("int64")
-                                   for m in (1, 2, 3)),
-        rent_payment_weeks_13w=a.rent_payment_weeks_13w,
-        rent_universal_credit_direct=a.rent_universal_credit_direct.fill_null(False).cast("int64"),
-        rent_housing_benefit_credit=a.rent_housing_benefit_credit.fill_null(False).cast("int64"),
+        "household_key", "as_of",
+        rent_balance=a.balance_now,
+        rent_arrears_weeks=ibis.greatest(a.balance_now, 0) / a.weekly_rent.nullif(0),
+        rent_change_4w=a.balance_now - a.balance_4w,
+        rent_change_13w=a.balance_now - a.balance_13w,
+        rent_change_26w=a.balance_now - a.balance_26w,
+        rent_paid_share_13w=(a.paid_now - a.paid_13w) / (a.charged_now - a.charged_13w).nullif(0),
+        rent_missed_months_3m=sum(((share[k] < 0.5).fill_null(False)).cast("int64") for k in (1, 2, 3)),
+        rent_partial_months_3m=sum((((share[k] >= 0.5) & (share[k] < 0.95)).fill_null(False)).cast("int64")
+                                   for k in (1, 2, 3)),
+        rent_payments_13w=(a.payments_now - a.payments_13w).cast("int64"),
+        rent_universal_credit_direct=(a.uc_direct_now > a.uc_direct_m6).cast("int64"),
+        rent_housing_benefit_credit=(a.hb_now > a.hb_m6).cast("int64"),
         tenancy_months=_months_between(a.as_of, a.tenancy_start),
         tenure_council=(a.landlord == "council").cast("int64"),
         tenure_housing_association=(a.landlord == "partner_ha").cast("int64"),
@@ -92,11 +121,18 @@ def rent(s, t: dict):
 
 def council_tax(s, t: dict):
     tx, rec, disc = t["ct_tx"], t["ct_recovery"], t["ct_discounts"]
-    j = s.join(tx, [s.account_ref == tx.account_ref, tx.posting_date < s.as_of])
-    money = j.group_by(["household_key", "as_of"]).aggregate(
-        ct_balance=j.amount.sum(),
-        ct_reduction=(j.transaction_type == "council_tax_reduction").any(where=j.posting_date >= j.fy_start),
-        spd_billed=(j.transaction_type == "single_person_discount").any(where=j.posting_date >= j.fy_start),
+    events = tx.select("account_ref", date=tx.posting_date, balance=tx.amount,
+                       reduction=(tx.transaction_type == "council_tax_reduction").cast("int64"),
+                       spd=(tx.transaction_type == "single_person_discount").cast("int64"))
+    rows = s.select("household_key", "as_of", "account_ref", "fy_start")
+    cutoffs = _cutoffs(rows, "account_ref", {"now": lambda d: d})
+    cutoffs = ibis.union(cutoffs, rows.select("household_key", "as_of", "account_ref", label=ibis.literal("fy"),
+                                              cutoff=rows.fy_start))
+    totals = totals_before(events, cutoffs, "account_ref", ["balance", "reduction", "spd"])
+    money = totals.group_by(["household_key", "as_of"]).aggregate(
+        ct_balance=_at(totals, "balance", "now"),
+        ct_reduction=_at(totals, "reduction", "now") > _at(totals, "reduction", "fy"),
+        spd_billed=_at(totals, "spd", "now") > _at(totals, "spd", "fy"),
     )
     r = s.join(rec, [s.account_ref == rec.account_ref, rec.posting_date < s.as_of])
 

@@ -45,6 +45,9 @@ def small_links(small_borough):
 
 @pytest.fixture(scope="session")
 def small_matrix(small_borough, small_links, tmp_path_factory):
+    import pandas as pd
+
     from features.build import build_matrix
 
-    return build_matrix(small_borough, small_links, tmp_path_factory.mktemp("matrix") / "m.parquet", b"test-secret")
+    return pd.read_parquet(build_matrix(small_borough, small_links, tmp_path_factory.mktemp("matrix") / "m.parquet",
+                                        b"test-secret"))

@@ -182,6 +182,7 @@ def features(
 ):
     """Build the point-in-time feature matrix: household_key, as_of, features, label_* columns."""
     import pandas as pd
+    import pyarrow.parquet as pq
 
     from features.build import build_matrix
     from features.dictionary import to_json
@@ -198,11 +199,13 @@ def features(
         links = pd.read_parquet(links_file) if links_file else run_link(
             data, work=_work_dir(), progress=lambda _: progress.advance(task))
         progress.update(task, description=f"Building features on {engine}", total=None)
-        matrix = build_matrix(data, links, out_file, secret_key(), as_of=dates or None, engine=engine)
+        build_matrix(data, links, out_file, secret_key(), as_of=dates or None, engine=engine)
     dictionary = out_file.with_name(out_file.stem + ".features.json")
     dictionary.write_text(to_json())
-    console.print(f"Wrote {len(matrix):,} rows x {matrix.shape[1]} columns "
-                  f"({matrix['as_of'].nunique()} as-of dates) to {out_file}; dictionary in {dictionary}")
+    meta = pq.read_metadata(out_file)
+    as_of_count = pq.read_table(out_file, columns=["as_of"]).column(0).unique().length()
+    console.print(f"Wrote {meta.num_rows:,} rows x {meta.num_columns} columns ({as_of_count} as-of dates) to "
+                  f"{out_file}; dictionary in {dictionary}")
 
 
 def _month_start(text: str):

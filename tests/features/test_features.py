@@ -17,6 +17,10 @@ from tests.conftest import make_borough
 FEATURE_NAMES = [f.name for f in FEATURES]
 
 
+def _matrix(*args, **kwargs) -> pd.DataFrame:
+    return pd.read_parquet(build_matrix(*args, **kwargs))
+
+
 def test_columns_are_keys_features_and_labels(small_matrix):
     assert list(small_matrix.columns) == ["household_key", "as_of", *FEATURE_NAMES, *LABELS]
     assert not small_matrix.duplicated(["household_key", "as_of"]).any()
@@ -32,8 +36,8 @@ def test_no_personal_data_in_the_matrix(small_matrix, small_borough):
 
 def test_same_secret_same_keys_other_secret_other_keys(small_borough, small_links, small_matrix, tmp_path):
     dates = [pd.Timestamp("2024-06-01")]
-    again = build_matrix(small_borough, small_links, tmp_path / "a.parquet", b"test-secret", as_of=dates)
-    other = build_matrix(small_borough, small_links, tmp_path / "b.parquet", b"another-secret", as_of=dates)
+    again = _matrix(small_borough, small_links, tmp_path / "a.parquet", b"test-secret", as_of=dates)
+    other = _matrix(small_borough, small_links, tmp_path / "b.parquet", b"another-secret", as_of=dates)
     first = small_matrix[small_matrix["as_of"] == dates[0]]
     assert set(again["household_key"]) == set(first["household_key"])
     assert not set(other["household_key"]) & set(first["household_key"])
@@ -105,7 +109,7 @@ def leak_borough(boroughs):
 @pytest.fixture(scope="module")
 def leak_reference(leak_borough, tmp_path_factory):
     out = tmp_path_factory.mktemp("leak") / "reference.parquet"
-    return build_matrix(leak_borough, link(leak_borough), out, b"s", as_of=[AS_OF])
+    return _matrix(leak_borough, link(leak_borough), out, b"s", as_of=[AS_OF])
 
 
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -115,7 +119,7 @@ def test_records_after_the_as_of_date_change_no_feature(leak_borough, leak_refer
     shutil.copytree(leak_borough / "extracts", copy / "extracts")
     shutil.copy(leak_borough / "manifest.json", copy / "manifest.json")
     _perturb(copy, np.random.default_rng(seed), share)
-    perturbed = build_matrix(copy, link(copy), copy / "m.parquet", b"s", as_of=[AS_OF])
+    perturbed = _matrix(copy, link(copy), copy / "m.parquet", b"s", as_of=[AS_OF])
     pd.testing.assert_frame_equal(perturbed[["household_key", "as_of", *FEATURE_NAMES]],
                                   leak_reference[["household_key", "as_of", *FEATURE_NAMES]])
 
@@ -124,8 +128,8 @@ def test_features_do_not_depend_on_how_long_the_history_runs(boroughs, tmp_path)
     short = make_borough(boroughs, households=800, months=18, seed=23)
     long = make_borough(boroughs, households=800, months=24, seed=23)
     dates = [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-06-01")]
-    a = build_matrix(short, link(short), tmp_path / "a.parquet", b"s", as_of=dates)
-    b = build_matrix(long, link(long), tmp_path / "b.parquet", b"s", as_of=dates)
+    a = _matrix(short, link(short), tmp_path / "a.parquet", b"s", as_of=dates)
+    b = _matrix(long, link(long), tmp_path / "b.parquet", b"s", as_of=dates)
     pd.testing.assert_frame_equal(a[["household_key", "as_of", *FEATURE_NAMES]],
                                   b[["household_key", "as_of", *FEATURE_NAMES]])
 
@@ -133,7 +137,7 @@ def test_features_do_not_depend_on_how_long_the_history_runs(boroughs, tmp_path)
 def test_duckdb_and_spark_give_the_same_matrix(leak_borough, tmp_path):
     links = link(leak_borough)
     dates = [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-06-01")]
-    duck = build_matrix(leak_borough, links, tmp_path / "d.parquet", b"s", as_of=dates, engine="duckdb")
-    spark = build_matrix(leak_borough, links, tmp_path / "s.parquet", b"s", as_of=dates, engine="spark")
+    duck = _matrix(leak_borough, links, tmp_path / "d.parquet", b"s", as_of=dates, engine="duckdb")
+    spark = _matrix(leak_borough, links, tmp_path / "s.parquet", b"s", as_of=dates, engine="spark")
     assert len(duck) > 1000
     pd.testing.assert_frame_equal(duck, spark.astype(duck.dtypes.to_dict()), check_exact=False, rtol=1e-9)
