@@ -30,6 +30,7 @@ def spark_session():
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="upstream-spark-"))
                .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.shuffle.partitions", "8"))
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
