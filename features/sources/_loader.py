@@ -60,8 +60,15 @@ def _read(path: Path, table: Table) -> pd.DataFrame:
     return frame
 
 
+def _is_text(values: pd.Series) -> bool:
+    return values.dtype == object or pd.api.types.is_string_dtype(values)
+
+
 def _blank(values: pd.Series) -> np.ndarray:
-    return (values.isna() | (values.astype(str).str.strip() == "")).to_numpy()
+    """Null, or text that is empty once trimmed (only text needs the string work: it is the slow part)."""
+    if not _is_text(values):
+        return values.isna().to_numpy()
+    return (values.isna() | values.str.strip().eq("").fillna(False)).to_numpy(dtype=bool)
 
 
 def _parse(col: Column, raw: pd.Series, path: Path) -> tuple[pd.Series, np.ndarray]:
@@ -70,13 +77,13 @@ def _parse(col: Column, raw: pd.Series, path: Path) -> tuple[pd.Series, np.ndarr
     if col.kind == "date":
         if pd.api.types.is_datetime64_any_dtype(raw):
             typed = pd.to_datetime(raw)
-        elif raw.dtype == object or pd.api.types.is_string_dtype(raw):
+        elif _is_text(raw):
             typed = pd.to_datetime(raw.where(~blank), format=col.date_format, errors="coerce")
         else:
             raise SourceError(f"{path}: column {col.name!r} should hold dates but holds {raw.dtype}")
         typed = typed.astype("datetime64[ns]")
     elif col.kind in ("integer", "number"):
-        if not (pd.api.types.is_numeric_dtype(raw) or raw.dtype == object or pd.api.types.is_string_dtype(raw)):
+        if not (pd.api.types.is_numeric_dtype(raw) or _is_text(raw)):
             raise SourceError(f"{path}: column {col.name!r} should be numeric but holds {raw.dtype}")
         typed = pd.to_numeric(raw.where(~blank), errors="coerce")
         if col.kind == "integer":
@@ -85,16 +92,15 @@ def _parse(col: Column, raw: pd.Series, path: Path) -> tuple[pd.Series, np.ndarr
         else:
             typed = typed.astype("float64")
     else:
-        typed = raw.astype(object).where(~blank, None) if col.kind == "string" else raw.astype(object)
+        typed = raw.where(~blank) if col.kind == "string" else raw
     bad = ~blank & pd.isna(typed).to_numpy() if col.kind in ("date", "integer", "number") else np.zeros(len(raw), bool)
     parsed = ~blank & ~bad
     if col.kind in ("date", "integer", "number") and parsed.sum() == 0 and (~blank).sum() > 0:
         example = raw[~blank].iloc[0]
         raise SourceError(f"{path}: column {col.name!r} should be {col.kind} but no value parses "
                           f"(first value {example!r})")
-    if col.allowed:
-        text = raw.astype(object).where(~blank, "").astype(str)
-        bad |= ~text.isin(col.allowed).to_numpy() & ~(blank & ("" in col.allowed or not col.required))
+    if col.allowed:  # a blank is "missing" when required, else allowed
+        bad |= ~raw.isin(col.allowed).to_numpy() & ~blank
     if col.minimum is not None:
         bad |= (pd.Series(typed).astype("float64") < col.minimum).fillna(False).to_numpy()
     if col.maximum is not None:
