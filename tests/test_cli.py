@@ -57,3 +57,26 @@ def test_committed_generated_docs_are_current(name, tmp_path):
     assert result.exit_code == 0, result.output
     committed = Path(__file__).resolve().parents[1] / "docs" / name
     assert committed.read_text() == (tmp_path / name).read_text(), f"run `upstream docs` to regenerate docs/{name}"
+
+
+def test_link_then_features_end_to_end(small_borough, tmp_path):
+    links = tmp_path / "links.parquet"
+    result = runner.invoke(app, ["link", "--data", str(small_borough), "--out", str(links)])
+    assert result.exit_code == 0, result.output
+    assert "precision" in result.output and "recall" in result.output
+    assert set(pd.read_parquet(links)["method"]) <= {"exact", "address", "unmatched"}
+    matrix = tmp_path / "m.parquet"
+    result = runner.invoke(app, ["features", "--data", str(small_borough), "--out", str(matrix), "--links", str(links),
+                                 "--as-of", "2024-06-01", "--as-of", "2024-07-01"])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_parquet(matrix)
+    assert sorted(frame["as_of"].unique()) == [pd.Timestamp("2024-06-01"), pd.Timestamp("2024-07-01")]
+    assert "2 as-of dates" in result.output
+    assert json.loads((tmp_path / "m.features.json").read_text())["features"]
+
+
+def test_features_refuses_a_date_that_is_not_a_month_start(small_borough, tmp_path):
+    result = runner.invoke(app, ["features", "--data", str(small_borough), "--out", str(tmp_path / "m.parquet"),
+                                 "--as-of", "2024-06-15"])
+    assert result.exit_code == 1
+    assert "must be the first day of a month" in result.output

@@ -203,7 +203,7 @@ def features(
     dictionary = out_file.with_name(out_file.stem + ".features.json")
     dictionary.write_text(to_json())
     meta = pq.read_metadata(out_file)
-    as_of_count = pq.read_table(out_file, columns=["as_of"]).column(0).unique().length()
+    as_of_count = len(pq.read_table(out_file, columns=["as_of"]).column(0).unique())
     console.print(f"Wrote {meta.num_rows:,} rows x {meta.num_columns} columns ({as_of_count} as-of dates) to "
                   f"{out_file}; dictionary in {dictionary}")
 
