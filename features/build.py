@@ -62,7 +62,7 @@ def _assemble(t: dict):
         ct_balance=m.ct_balance.fill_null(0),
         ct_highest_stage_12m=m.ct_highest_stage_12m.fill_null(0),
         ct_single_person_discount=ibis.coalesce(m.spd_latest, m.spd_billed, False).cast("int64"),
-        ct_account_months=windows._months_between(m.as_of, m.occ_start),
+        ct_account_months=windows.months_between(m.as_of, m.occ_start),
         tenure_private_rented=((m.hb_active == 1) & m.rent_balance.isnull()).cast("int64"),
         missing_rent_account=m.rent_balance.isnull().cast("int64"),
         missing_epc=m.epc_band.isnull().cast("int64"),

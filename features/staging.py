@@ -37,11 +37,8 @@ def stage(data_dir: Path, links: pd.DataFrame, folder: Path, secret: bytes) -> d
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
 
-    class Tables(dict):  # each staged table goes to disk as soon as it is made, so memory holds one at a time
-        def __setitem__(self, name, frame):
-            paths[name] = _write(frame.reset_index(drop=True), folder, name)
-
-    tables = Tables()
+    def put(name: str, frame: pd.DataFrame):  # to disk at once, so memory holds one table at a time
+        paths[name] = _write(frame.reset_index(drop=True), folder, name)
 
     def load(path):
         return load_table(data_dir, path).data
@@ -50,43 +47,43 @@ def stage(data_dir: Path, links: pd.DataFrame, folder: Path, secret: bytes) -> d
     accounts["uprn"] = accounts["account_ref"].map(_uprn_lookup(links, "council_tax"))
     accounts = accounts.dropna(subset=["uprn"])
     accounts["household_key"] = household_keys(accounts["uprn"], accounts["account_start"], secret)
-    tables["occupancies"] = accounts.assign(band=accounts["band"].map(CT_BAND_LEVEL))[
+    put("occupancies", accounts.assign(band=accounts["band"].map(CT_BAND_LEVEL))[
         ["household_key", "account_ref", "uprn", "account_start", "account_end", "band"]].rename(
-        columns={"account_start": "occ_start", "account_end": "occ_end", "band": "ct_band"})
+        columns={"account_start": "occ_start", "account_end": "occ_end", "band": "ct_band"}))
 
     tenancies = load("rent/tenancies")
     tenancies["uprn"] = tenancies["tenancy_ref"].map(_uprn_lookup(links, "rent"))
-    tables["tenancies"] = tenancies.dropna(subset=["uprn"])[
-        ["tenancy_ref", "uprn", "landlord", "tenancy_start", "tenancy_end", "weekly_rent"]]
-    tables["rent_tx"] = load("rent/transactions")[["tenancy_ref", "posting_date", "transaction_type", "amount"]]
-    tables["ct_tx"] = load("council_tax/transactions")[["account_ref", "posting_date", "transaction_type", "amount"]]
+    put("tenancies", tenancies.dropna(subset=["uprn"])[
+        ["tenancy_ref", "uprn", "landlord", "tenancy_start", "tenancy_end", "weekly_rent"]])
+    put("rent_tx", load("rent/transactions")[["tenancy_ref", "posting_date", "transaction_type", "amount"]])
+    put("ct_tx", load("council_tax/transactions")[["account_ref", "posting_date", "transaction_type", "amount"]])
     recovery = load("council_tax/recovery")
-    tables["ct_recovery"] = recovery.assign(level=recovery["stage"].map(CT_STAGE_LEVEL))[
-        ["account_ref", "level", "posting_date"]]
-    tables["ct_discounts"] = load("council_tax/discounts")[["account_ref", "change", "posting_date"]]
+    put("ct_recovery", recovery.assign(level=recovery["stage"].map(CT_STAGE_LEVEL))[
+        ["account_ref", "level", "posting_date"]])
+    put("ct_discounts", load("council_tax/discounts")[["account_ref", "change", "posting_date"]])
 
     claims = load("benefits/claims")
     claims["uprn"] = claims["claim_ref"].map(_uprn_lookup(links, "benefits"))
     claims = claims.rename(columns={"start_date": "claim_start", "end_date": "claim_end"})
-    tables["claims"] = claims.dropna(subset=["uprn"])[["claim_ref", "uprn", "benefit", "claim_start", "claim_end"]]
-    tables["claim_changes"] = load("benefits/changes")[["claim_ref", "change_type", "posting_date"]]
+    put("claims", claims.dropna(subset=["uprn"])[["claim_ref", "uprn", "benefit", "claim_start", "claim_end"]])
+    put("claim_changes", load("benefits/changes")[["claim_ref", "change_type", "posting_date"]])
     members = load("benefits/members")
-    tables["dependants"] = (members[members["role"] == "dependant"].groupby("claim_ref").size()
-                            .rename("dependants").reset_index())
+    put("dependants", (members[members["role"] == "dependant"].groupby("claim_ref").size()
+                            .rename("dependants").reset_index()))
 
     epc = load("epc/certificates")
     epc["uprn"] = epc["lmk_key"].map(_uprn_lookup(links, "epc"))
-    tables["epc"] = epc.dropna(subset=["uprn"]).assign(
+    put("epc", epc.dropna(subset=["uprn"]).assign(
         epc_band=epc["current_energy_rating"].map(EPC_BAND_LEVEL))[
         ["uprn", "lodgement_date", "epc_band", "current_energy_efficiency"]].rename(
-        columns={"current_energy_efficiency": "epc_sap"})
-    tables["gazetteer"] = load("llpg/gazetteer")[["uprn", "ward", "property_type"]]
+        columns={"current_energy_efficiency": "epc_sap"}))
+    put("gazetteer", load("llpg/gazetteer")[["uprn", "ward", "property_type"]])
 
     cases = load("homelessness/cases")
     cases["uprn"] = cases["case_ref"].map(_uprn_lookup(links, "homelessness"))
-    tables["cases"] = cases.dropna(subset=["uprn"])[["uprn", "approach_date", "decision_date"]]
+    put("cases", cases.dropna(subset=["uprn"])[["uprn", "approach_date", "decision_date"]])
     assessments = load("fuel_poverty/assessments")
     assessments["uprn"] = assessments["assessment_ref"].map(_uprn_lookup(links, "fuel_poverty"))
-    tables["assessments"] = assessments.dropna(subset=["uprn"]).assign(
-        fuel_poor=assessments["fuel_poor"] == "Y")[["uprn", "assessment_date", "fuel_poor"]]
+    put("assessments", assessments.dropna(subset=["uprn"]).assign(
+        fuel_poor=assessments["fuel_poor"] == "Y")[["uprn", "assessment_date", "fuel_poor"]])
     return paths

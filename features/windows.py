@@ -28,7 +28,7 @@ def _latest(table, keys: list[str], order):
     return table.mutate(_rank=ibis.row_number().over(window)).filter(_._rank == 0).drop("_rank")
 
 
-def _months_between(later, earlier):
+def months_between(later, earlier):
     return later.delta(earlier, unit="day").cast("float64") / DAYS_PER_MONTH
 
 
@@ -113,7 +113,7 @@ def rent(s, t: dict):
         rent_payments_13w=(a.payments_now - a.payments_13w).cast("int64"),
         rent_universal_credit_direct=(a.uc_direct_now > a.uc_direct_m6).cast("int64"),
         rent_housing_benefit_credit=(a.hb_now > a.hb_m6).cast("int64"),
-        tenancy_months=_months_between(a.as_of, a.tenancy_start),
+        tenancy_months=months_between(a.as_of, a.tenancy_start),
         tenure_council=(a.landlord == "council").cast("int64"),
         tenure_housing_association=(a.landlord == "partner_ha").cast("int64"),
     )
@@ -147,7 +147,7 @@ def council_tax(s, t: dict):
         ct_liability_orders_6m=count([4], months(6)), ct_liability_orders_12m=count([4], months(12)),
         ct_enforcement_12m=count([5], months(12)),
     )
-    actions = actions.mutate(ct_months_since_action=_months_between(actions.as_of, actions.last_action)).drop(
+    actions = actions.mutate(ct_months_since_action=months_between(actions.as_of, actions.last_action)).drop(
         "last_action")
     d = s.join(disc, [s.account_ref == disc.account_ref, disc.posting_date < s.as_of])
     d = d.select("household_key", "as_of", "change", "posting_date")
@@ -199,7 +199,7 @@ def property_and_history(s, t: dict):
                        cases.approach_date >= s.occ_start - days(30)])
     history = h.group_by(["household_key", "as_of"]).aggregate(
         previous_approaches=h.count(), last_approach=h.approach_date.max())
-    history = history.mutate(months_since_approach=_months_between(history.as_of, history.last_approach)).drop(
+    history = history.mutate(months_since_approach=months_between(history.as_of, history.last_approach)).drop(
         "last_approach")
     a = s.join(fp, [s.uprn == fp.uprn, fp.assessment_date < s.as_of, fp.assessment_date >= s.occ_start])
     a = _latest(a.select("household_key", "as_of", "assessment_date", "fuel_poor"), ["household_key", "as_of"],
