@@ -18,8 +18,10 @@ import pyarrow.parquet as pq
 from features import windows
 from features.dictionary import FEATURES, LABELS
 from features.engines import connect, read
+from features.sources import extracts_fingerprint
 from features.staging import stage
 
+FINGERPRINT_KEY = b"upstream.data_fingerprint"
 COUNT_COLUMNS = [f.name for f in FEATURES if f.kind in ("count", "flag") and not f.name.startswith("missing_")]
 
 
@@ -85,18 +87,37 @@ def extract_date_of(data_dir: Path, staged_postings: pd.Series) -> pd.Timestamp:
     return staged_postings.max().normalize()
 
 
-def _write_streaming(expr, out: Path) -> Path:
-    """Write the matrix batch by batch, so it never has to fit in memory twice."""
+def _write_streaming(expr, out: Path, fingerprint: str) -> Path:
+    """Write the matrix batch by batch, so it never has to fit in memory twice; the extracts' fingerprint
+    goes into the file's metadata, so a model always knows which data it was trained on."""
     writer = None
     for batch in expr.to_pyarrow_batches(chunk_size=500_000):
         table = pa.Table.from_batches([batch])
         position = table.schema.get_field_index("as_of")
         table = table.set_column(position, "as_of", table["as_of"].cast(pa.timestamp("us")))
         if writer is None:
-            writer = pq.ParquetWriter(out, table.schema, compression="zstd")
+            schema = table.schema.with_metadata({FINGERPRINT_KEY: fingerprint})
+            writer = pq.ParquetWriter(out, schema, compression="zstd")
         writer.write_table(table.cast(writer.schema))
     writer.close()
     return out
+
+
+def matrix_fingerprint(matrix: Path) -> str | None:
+    """The fingerprint of the extracts a matrix was built from (None for a matrix without one)."""
+    value = (pq.read_schema(matrix).metadata or {}).get(FINGERPRINT_KEY)
+    return value.decode() if value else None
+
+
+def key_map_path(matrix: Path) -> Path:
+    """Beside every matrix, the map from household key back to its UPRN: identifying, so only `serving`
+    (and the synthetic borough's evaluation) reads it; modelling code never does."""
+    return Path(matrix).with_name(Path(matrix).stem + ".keys.parquet")
+
+
+def _write_key_map(occupancies: Path, out: Path):
+    keys = pd.read_parquet(occupancies, columns=["household_key", "uprn", "occ_start"])
+    keys.drop_duplicates("household_key").to_parquet(out, index=False)
 
 
 def build_matrix(data_dir: Path, links: pd.DataFrame, out: Path, secret: bytes, as_of: list | None = None,
@@ -116,7 +137,35 @@ def build_matrix(data_dir: Path, links: pd.DataFrame, out: Path, secret: bytes, 
         tables = {name: read(con, engine, name, path) for name, path in {**paths, "asof": asof_path}.items()}
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        return _write_streaming(_assemble(tables), out)
+        _write_key_map(paths["occupancies"], key_map_path(out))
+        return _write_streaming(_assemble(tables), out, extracts_fingerprint(data_dir))
     finally:
         if owned:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def cached_matrix(data_dir: Path, secret: bytes, cache: Path, progress=lambda _: None,
+                  as_of: list | None = None) -> Path:
+    """The matrix for DATA_DIR's extracts, built once and kept in CACHE under their fingerprint (and the
+    as-of dates, when not the default ones); links are cached the same way."""
+    from features.linkage import link
+
+    fingerprint = extracts_fingerprint(data_dir)
+    dates = "" if not as_of else "-" + "-".join(f"{pd.Timestamp(d):%Y%m}" for d in as_of)
+    out = Path(cache) / f"features-{fingerprint[:16]}{dates}.parquet"
+    if out.exists() and key_map_path(out).exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    links_file = Path(cache) / f"links-{fingerprint[:16]}.parquet"
+    if links_file.exists():
+        links = pd.read_parquet(links_file)
+    else:
+        progress("linking records to the gazetteer")
+        links = link(data_dir, work=Path(cache))
+        links.to_parquet(links_file, index=False)
+    progress("building point-in-time features")
+    partial = out.with_suffix(".partial")
+    build_matrix(data_dir, links, partial, secret, as_of=as_of)
+    key_map_path(partial).replace(key_map_path(out))
+    partial.replace(out)  # atomic: a crash never leaves a half-written matrix under the final name
+    return out

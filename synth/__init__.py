@@ -5,7 +5,8 @@ the oracle's probabilities and outcomes). Nothing in features/ or models/ may re
 """
 from synth.borough import BoroughSpec, generate
 from synth.calibration import TARGETS, calibration_table, oracle_skill
-from synth.evaluation import linkage_report
+from synth.evaluation import linkage_report, oracle
 from synth.scenarios import SCENARIOS
 
-__all__ = ["SCENARIOS", "TARGETS", "BoroughSpec", "calibration_table", "generate", "linkage_report", "oracle_skill"]
+__all__ = ["SCENARIOS", "TARGETS", "BoroughSpec", "calibration_table", "generate", "linkage_report", "oracle",
+           "oracle_skill"]

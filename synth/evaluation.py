@@ -30,3 +30,19 @@ def linkage_report(links: pd.DataFrame, data_dir: Path) -> pd.DataFrame:
             "precision_all": g["correct"].sum() / max(g["linked"].sum(), 1),
         })
     return pd.DataFrame(rows)
+
+
+def oracle(data_dir: Path, target: str, key_map: pd.DataFrame):
+    """The best any model could do: a function from (household_key, as_of) rows to the truth's own
+    probability of the outcome (NaN where the truth has no such household then). KEY_MAP (household_key,
+    uprn; written beside the feature matrix) joins the pseudonymous rows to the truth's properties."""
+    truth = pd.read_parquet(Path(data_dir) / "truth" / f"{target}.parquet", columns=["uprn", "as_of", "p_true"])
+    truth = truth.astype({"as_of": "datetime64[us]", "uprn": "float64"})  # float: unknown keys become NaN
+    uprns = key_map.drop_duplicates("household_key").set_index("household_key")["uprn"]
+
+    def p_true(rows: pd.DataFrame):
+        asked = pd.DataFrame({"uprn": uprns.reindex(rows["household_key"]).to_numpy(dtype="float64"),
+                              "as_of": rows["as_of"].astype("datetime64[us]").to_numpy()})
+        return asked.merge(truth, on=["uprn", "as_of"], how="left")["p_true"].to_numpy()
+
+    return p_true

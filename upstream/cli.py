@@ -220,6 +220,176 @@ def _month_start(text: str):
     return date
 
 
+def _data_option():
+    return typer.Option(None, "--data", help="Borough folder holding extracts/ (default $UPSTREAM_HOME/borough).")
+
+
+def _borough(data: Path | None) -> Path:
+    from upstream.config import home
+
+    data = data or home() / "borough"
+    _require_extracts(data)
+    return data
+
+
+def _matrix_for(data: Path, features_file: Path | None, progress_note, as_of=None) -> Path:
+    """The feature matrix for DATA: the given file (checked to come from DATA's extracts) or the cached one."""
+    from features.build import cached_matrix, key_map_path, matrix_fingerprint
+    from features.sources import extracts_fingerprint
+    from upstream.config import secret_key
+
+    if features_file is None:
+        return cached_matrix(data, secret_key(), _work_dir(), progress_note, as_of=as_of)
+    if not features_file.exists():
+        raise UserError(f"{features_file} does not exist: build it with `upstream features`")
+    if matrix_fingerprint(features_file) != extracts_fingerprint(data):
+        raise UserError(f"{features_file} was not built from the extracts in {data}: rebuild it with "
+                        "`upstream features`, or leave out --features")
+    if not key_map_path(features_file).exists():
+        raise UserError(f"{key_map_path(features_file)} (the key map beside the matrix) is missing: rebuild the matrix")
+    return features_file
+
+
+def _oracle_for(data: Path, target: str, matrix: Path):
+    """On a synthetic borough, the truth's probabilities; on a council's own data, none."""
+    if not (data / "truth" / f"{target}.parquet").exists():
+        return None
+    import pandas as pd
+
+    from features.build import key_map_path
+    from synth import oracle
+
+    return oracle(data, target, pd.read_parquet(key_map_path(matrix), columns=["household_key", "uprn"]))
+
+
+def _experiment(target: str | None, experiment: Path | None):
+    from models.experiment import TARGETS, default_experiment, load_experiment
+
+    if experiment is None and target is None:
+        raise UserError("give --target (homelessness or fuel_poverty) or --experiment FILE")
+    target = target.replace("-", "_") if target else None
+    if target and target not in TARGETS:
+        raise UserError(f"unknown target {target!r}; choose from {', '.join(TARGETS)}")
+    exp = load_experiment(experiment) if experiment else default_experiment(target)
+    if target and exp.target != target:
+        raise UserError(f"{experiment} is an experiment for {exp.target}, not {target}")
+    return exp
+
+
+def _metrics_view(title: str, table, capacity: int):
+    view = RichTable(title=title)
+    columns = [("auc", "ROC AUC"), ("average_precision", "avg precision"), ("brier", "Brier"),
+               ("calibration_error", "calib. error"), ("lift_top1pct", "lift top 1%"),
+               ("precision_at_k", f"precision@{capacity}"), ("recall_at_k", f"recall@{capacity}")]
+    view.add_column("scorer")
+    for _, name in columns:
+        view.add_column(name, justify="right")
+    for row in table.to_dict("records"):
+        view.add_row(row["scorer"], *("" if row[key] != row[key] else f"{row[key]:.3f}" for key, _ in columns))
+    out.print(view)
+
+
+@app.command()
+@friendly_errors
+def train(
+    data: Path = _data_option(),
+    target: str = typer.Option(None, help="homelessness or fuel_poverty (default: the experiment's)."),
+    experiment: Path = typer.Option(None, help="Experiment YAML (default experiments/<target>.yaml)."),
+    features_file: Path = typer.Option(None, "--features", help="Matrix from `upstream features` "
+                                                                 "(default: built and cached for --data)."),
+):
+    """Train, validate over time, log to MLflow and register a `challenger` version."""
+    from features.sources import extracts_fingerprint
+    from models.pipeline import run
+
+    exp = _experiment(target, experiment)
+    data = _borough(data)
+    with _progress() as progress:
+        task = progress.add_task("Preparing features", total=None)
+
+        def note(message: str):
+            progress.update(task, description=message[:1].upper() + message[1:])
+
+        matrix = _matrix_for(data, features_file, note)
+        summary = run(matrix, exp, extracts_fingerprint(data), _oracle_for(data, exp.target, matrix), note)
+    result = summary.result
+    latest = result.metrics[result.metrics["split"] == result.splits[-1].name]
+    _metrics_view(f"{exp.name}: latest test window ({result.splits[-1].describe()['test']})", latest, exp.capacity)
+    model = result.latest("model")
+    ratios = [f"{model['precision_vs_rule']:.2f}x the rule's precision@{exp.capacity}"]
+    if "auc_skill" in model:
+        ratios += [f"AUC skill vs oracle {model['auc_skill']:.2f}",
+                   f"precision vs oracle {model['precision_ratio']:.2f}"]
+    console.print("; ".join(ratios))
+    console.print(f"Registered [bold]{summary.registered_name}[/] version {summary.version} as `challenger` "
+                  f"(MLflow run {summary.run_id}). It serves caseworkers only once the ethics board approves it.")
+
+
+@app.command()
+@friendly_errors
+def score(
+    data: Path = _data_option(),
+    target: str = typer.Option(..., help="homelessness or fuel_poverty."),
+    as_of: str = typer.Option(..., "--as-of", help="First day of the month to score."),
+    out_file: Path = typer.Option(..., "--out", help="Parquet (or .csv) file: uprn, as_of, target, score, rank, "
+                                                     "reasons, model_version."),
+    model_version: str = typer.Option(None, help="N, latest or challenger (default: the approved champion)."),
+    features_file: Path = typer.Option(None, "--features", help="Matrix holding that as-of date."),
+):
+    """Score every household resident at an as-of date."""
+    import pandas as pd
+    import pyarrow.dataset as ds
+
+    from features.build import key_map_path
+    from models import score as scoring
+    from models import tracking
+    from models.experiment import REGISTERED_NAMES
+
+    exp = _experiment(target, None)
+    data, date = _borough(data), _month_start(as_of)
+    tracking.configure()
+    name = REGISTERED_NAMES[exp.target]
+    version = tracking.resolve_version(name, model_version)
+    model = tracking.load_model(name, version)
+    with _progress() as progress:
+        task = progress.add_task("Preparing features", total=None)
+        matrix = _matrix_for(data, features_file, lambda m: progress.update(task, description=m))
+        at_date = ds.field("as_of") == date.to_datetime64()
+        if not ds.dataset(matrix).to_table(columns=["as_of"], filter=at_date).num_rows:
+            if features_file:
+                raise UserError(f"{features_file} holds no rows at {date:%Y-%m-%d}")
+            matrix = _matrix_for(data, None, lambda m: progress.update(task, description=m), as_of=[date])
+        progress.update(task, description=f"Scoring with {name} version {version}")
+        scored = scoring.score(model, scoring.rows_at(matrix, date, model.features),
+                               pd.read_parquet(key_map_path(matrix), columns=["household_key", "uprn"]), version)
+    scoring.write(scored, out_file)
+    console.print(f"Scored {len(scored):,} households at {date:%Y-%m-%d} with {name} version {version}; "
+                  f"wrote {out_file}")
+
+
+@app.command()
+@friendly_errors
+def evaluate(
+    data: Path = _data_option(),
+    target: str = typer.Option(..., help="homelessness or fuel_poverty."),
+    model_version: str = typer.Option(None, help="N, latest or challenger (default: the approved champion)."),
+    features_file: Path = typer.Option(None, "--features", help="Matrix from `upstream features`."),
+):
+    """Evaluate a registered version on months after its training data (a later extract)."""
+    from features.sources import extracts_fingerprint
+    from models.evaluate import evaluate_version
+
+    exp = _experiment(target, None)
+    data = _borough(data)
+    with _progress() as progress:
+        task = progress.add_task("Preparing features", total=None)
+        matrix = _matrix_for(data, features_file, lambda m: progress.update(task, description=m))
+        progress.update(task, description="Evaluating")
+        version, table = evaluate_version(matrix, exp.target, model_version, extracts_fingerprint(data),
+                                          _oracle_for(data, exp.target, matrix), exp.capacity)
+    _metrics_view(f"{exp.target} version {version} on later months", table, exp.capacity)
+
+
 @app.command()
 def docs(folder: Path = typer.Option(Path("docs"), help="Where to write the generated documentation.")):
     """Write the generated docs: data contract, feature dictionary (Markdown and JSON)."""

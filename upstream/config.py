@@ -36,3 +36,29 @@ def secret_key() -> bytes:
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32))
     return path.read_text().strip().encode()
+
+
+# What MLflow uses when nobody chose a store (mlflow.store.tracking.DEFAULT_TRACKING_URI, resolved against
+# the working directory). `mlflow run` passes it to its commands as MLFLOW_TRACKING_URI: not a choice.
+MLFLOW_UNSET_STORE = "sqlite:///mlflow.db"
+
+
+def _unset_store(uri: str) -> bool:
+    return uri in (MLFLOW_UNSET_STORE, f"sqlite:///{Path.cwd().resolve() / 'mlflow.db'}")
+
+
+def tracking_uri() -> str:
+    """MLflow's tracking and registry store: $MLFLOW_TRACKING_URI (e.g. postgresql://... in production),
+    else an embedded SQLite file under $UPSTREAM_HOME."""
+    chosen = os.environ.get("MLFLOW_TRACKING_URI")
+    if chosen and not _unset_store(chosen):
+        return chosen
+    return f"sqlite:///{home() / 'mlflow.db'}"
+
+
+def artifact_root() -> Path:
+    """Where MLflow keeps models and reports: a fixed folder, so every process finds the same files
+    whatever its current directory."""
+    path = Path(os.environ.get("UPSTREAM_ARTIFACTS") or home() / "mlartifacts")
+    path.mkdir(parents=True, exist_ok=True)
+    return path

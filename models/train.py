@@ -1,0 +1,139 @@
+"""Train and validate one target: rolling temporal splits, model against baselines (and the oracle when
+the data is a synthetic borough), then the production model fitted on everything it may use.
+
+Pure computation: nothing here talks to MLflow (models/tracking.py does) or reads truth/ (the oracle is
+passed in by the caller as a function of household key and as-of date).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from models import baselines, learner, metrics
+from models.experiment import Experiment
+from models.splits import Split, production_split, rolling_splits
+
+Oracle = Callable[[pd.DataFrame], np.ndarray]  # (household_key, as_of) rows -> true probability, NaN if unknown
+SCORERS = ("model", "rule", "logistic", "oracle")
+LOGISTIC_MAX_ROWS = 300_000
+
+
+@dataclass
+class TrainingResult:
+    experiment: Experiment
+    model: learner.RiskModel
+    splits: list[Split]
+    production: Split
+    metrics: pd.DataFrame  # one row per split x scorer
+    predictions: pd.DataFrame  # every test row with each scorer's rank and probability columns
+    search: list[dict] = field(default_factory=list)
+    share: pd.Series | None = None  # by as-of date, the share of residents that carry a label
+
+    def latest(self, scorer: str) -> dict:
+        rows = self.metrics[(self.metrics["split"] == self.splits[-1].name) & (self.metrics["scorer"] == scorer)]
+        return rows.iloc[0].to_dict() if len(rows) else {}
+
+
+def labelled(matrix: pd.DataFrame, exp: Experiment) -> pd.DataFrame:
+    rows = matrix[matrix[exp.label].notna()]
+    if exp.as_of_start:
+        rows = rows[rows["as_of"] >= pd.Timestamp(exp.as_of_start)]
+    if exp.as_of_end:
+        rows = rows[rows["as_of"] <= pd.Timestamp(exp.as_of_end)]
+    if rows.empty:
+        raise ValueError(f"no labelled rows for {exp.target} in the matrix (as-of range {exp.as_of_start} to "
+                         f"{exp.as_of_end})")
+    return rows.astype({exp.label: "int64"})
+
+
+def _rows(frame: pd.DataFrame, dates: list[pd.Timestamp]) -> pd.DataFrame:
+    return frame[frame["as_of"].isin(dates)]
+
+
+def _fit_logistic(exp: Experiment, train: pd.DataFrame, cal: pd.DataFrame):
+    if len(train) > LOGISTIC_MAX_ROWS:
+        train = train.sample(LOGISTIC_MAX_ROWS, random_state=exp.seed)
+    lr = baselines.logistic_regression(exp.features, exp.seed).fit(train[exp.features], train[exp.label])
+    calibrator = learner.Calibrator.fit(exp.calibration, lr.decision_function(cal[exp.features]),
+                                        cal[exp.label].to_numpy())
+    return lr, calibrator
+
+
+def _score_test(exp: Experiment, model: learner.RiskModel, logistic, test: pd.DataFrame,
+                oracle: Oracle | None) -> pd.DataFrame:
+    out = test[["household_key", "as_of", exp.label]].copy()
+    x = model.matrix(test)
+    out["model_rank"] = model.raw(x)
+    out["model"] = model.calibrator(out["model_rank"].to_numpy())
+    out["rule_rank"] = baselines.rule_flag(test, exp.target)
+    lr, lr_cal = logistic
+    out["logistic_rank"] = lr.decision_function(test[exp.features])
+    out["logistic"] = lr_cal(out["logistic_rank"].to_numpy())
+    if oracle is not None:
+        out["oracle"] = oracle(out[["household_key", "as_of"]])
+        out["oracle_rank"] = out["oracle"]
+    return out
+
+
+def _split_metrics(exp: Experiment, split: Split, scored: pd.DataFrame, share: pd.Series) -> list[dict]:
+    rows, k = [], metrics.capacity_by_month(share, exp.capacity)
+    for scorer in SCORERS:
+        if f"{scorer}_rank" not in scored:
+            continue
+        frame = scored
+        if scorer == "oracle":  # the oracle is measured where the truth knows the household
+            frame = scored[scored["oracle"].notna()]
+        probability = None if scorer == "rule" else scorer
+        rows.append({"split": split.name, "scorer": scorer, **split.describe(),
+                     **metrics.evaluate(frame, exp.label, k, f"{scorer}_rank", probability)})
+    by = {r["scorer"]: r for r in rows}
+    if "oracle" in by:
+        m, o = by["model"], by["oracle"]
+        m["auc_skill"] = (m["auc"] - 0.5) / (o["auc"] - 0.5)
+        m["precision_ratio"] = m["precision_at_k"] / o["precision_at_k"] if o["precision_at_k"] else float("nan")
+    m = by["model"]
+    m["precision_vs_rule"] = m["precision_at_k"] / by["rule"]["precision_at_k"] if by["rule"]["precision_at_k"] \
+        else float("inf")
+    return rows
+
+
+def train(matrix: pd.DataFrame, exp: Experiment, oracle: Oracle | None = None,
+          progress: Callable[[str], None] = lambda _: None, residents: pd.Series | None = None) -> TrainingResult:
+    """RESIDENTS: households resident per as-of date, when the matrix holds only the labelled rows."""
+    data = labelled(matrix, exp)
+    share = metrics.labelled_share(data, residents)
+    dates = sorted(data["as_of"].unique())
+    splits = rolling_splits(dates, exp.window, exp.splits.count, exp.splits.calibration_months,
+                            exp.splits.test_months)
+    production = production_split(dates, exp.window, exp.splits.calibration_months)
+
+    def parts(split: Split):
+        train_rows = learner.sample_negatives(_rows(data, split.train), exp.label, exp.negative_sample, exp.seed)
+        return train_rows, _rows(data, split.calibration)
+
+    # The small search runs on the latest split; the winner is refitted on every other split.
+    progress(f"searching {len(exp.search)} candidate(s) on {splits[-1].name}")
+    latest_train, latest_cal = parts(splits[-1])
+    best, tried = learner.search(exp.target, exp.features, latest_train, latest_cal, exp.label,
+                                 [{**exp.model, **c} for c in exp.search], exp.calibration, exp.seed)
+    params = best.params
+    rows, scored_all = [], []
+    for split in splits:
+        progress(f"validating on {split.name}")
+        train_rows, cal_rows = parts(split)
+        model = best if split is splits[-1] else learner.fit(
+            exp.target, exp.features, train_rows, cal_rows, exp.label, params, exp.calibration, exp.seed)
+        scored = _score_test(exp, model, _fit_logistic(exp, train_rows, cal_rows), _rows(data, split.test), oracle)
+        rows += _split_metrics(exp, split, scored, share)
+        scored_all.append(scored.assign(split=split.name))
+    progress("fitting the production model")
+    train_rows, cal_rows = parts(production)
+    final = learner.fit(exp.target, exp.features, train_rows, cal_rows, exp.label, params, exp.calibration, exp.seed)
+    deploy = production.calibration[-1] + pd.DateOffset(months=exp.window)
+    final.info = {**production.describe(), "label_window_months": exp.window, "capacity": exp.capacity,
+                  "first_usable_as_of": f"{deploy:%Y-%m-%d}"}
+    return TrainingResult(exp, final, splits, production, pd.DataFrame(rows), pd.concat(scored_all), tried,
+                          share)
