@@ -1,5 +1,6 @@
 # Two commands set everything up on a fresh machine (Python 3.11, make and the package registries):
-#   make demo   install, build the default synthetic borough, link its records and build its features
+#   make demo   install, build the default synthetic borough, link its records, build its features and
+#               train, validate and register both models in MLflow
 #   make test   install and run the whole test suite
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -17,7 +18,7 @@ BOROUGH ?= $(UPSTREAM_HOME)/borough
 LINKS ?= $(UPSTREAM_HOME)/links.parquet
 MATRIX ?= $(UPSTREAM_HOME)/features.parquet
 
-.PHONY: install demo test bench docs clean
+.PHONY: install demo test bench docs mlflow-ui clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -31,6 +32,13 @@ demo: install
 	$(VENV)/bin/upstream validate --data $(BOROUGH)
 	$(VENV)/bin/upstream link --data $(BOROUGH) --out $(LINKS)
 	$(VENV)/bin/upstream features --data $(BOROUGH) --links $(LINKS) --out $(MATRIX)
+	$(VENV)/bin/upstream train --data $(BOROUGH) --features $(MATRIX) --target homelessness
+	$(VENV)/bin/upstream train --data $(BOROUGH) --features $(MATRIX) --target fuel_poverty
+	@echo "Runs and registered models: make mlflow-ui, then open http://127.0.0.1:5000"
+
+# MLflow's own UI over the project's store (artifacts are found through each experiment's fixed location).
+mlflow-ui: install
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(UPSTREAM_HOME)/mlflow.db --host 127.0.0.1 --port 5000
 
 test: install
 	$(VENV)/bin/pytest
@@ -39,6 +47,7 @@ bench: install
 	$(VENV)/bin/python -m bench.synth
 	test -f $(LINKS) || $(MAKE) demo
 	$(VENV)/bin/python -m bench.features --data $(BOROUGH) --links $(LINKS)
+	$(VENV)/bin/python -m bench.models
 
 docs: install
 	$(VENV)/bin/upstream docs

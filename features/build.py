@@ -96,7 +96,9 @@ def _write_streaming(expr, out: Path, fingerprint: str) -> Path:
         position = table.schema.get_field_index("as_of")
         table = table.set_column(position, "as_of", table["as_of"].cast(pa.timestamp("us")))
         if writer is None:
-            schema = table.schema.with_metadata({FINGERPRINT_KEY: fingerprint})
+            # SQL sums come back as decimal128, which readers turn into Python objects: store them as doubles
+            schema = pa.schema([pa.field(f.name, pa.float64()) if pa.types.is_decimal(f.type) else f
+                                for f in table.schema], metadata={FINGERPRINT_KEY: fingerprint})
             writer = pq.ParquetWriter(out, schema, compression="zstd")
         writer.write_table(table.cast(writer.schema))
     writer.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from features.dictionary import FEATURES
 
@@ -54,6 +54,14 @@ class Experiment(Strict):
         if unknown:
             raise ValueError(f"unknown feature groups {unknown}; choose from {FEATURE_GROUPS}")
         return groups
+
+    @model_validator(mode="after")
+    def _no_shorter_gap_than_the_label(self) -> Experiment:
+        own = LABEL_WINDOW_MONTHS[self.target]
+        if self.label_window_months is not None and self.label_window_months < own:
+            raise ValueError(f"label_window_months {self.label_window_months} is shorter than the {self.target} "
+                             f"label's own {own} months: training labels would overlap the test months")
+        return self
 
     @property
     def window(self) -> int:

@@ -19,8 +19,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
 
 CATEGORICAL = ("ward",)
+# Early stopping watches AUC on the calibration window: the booster's job is the ranking (the calibrator
+# makes the probabilities), and log loss there is skewed by training on sampled negatives.
 BASE_PARAMS = {
-    "objective": "binary", "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 100,
+    "objective": "binary", "metric": "auc", "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 100,
     "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
     "num_threads": 2, "verbose": -1, "num_boost_round": 600, "early_stopping_rounds": 50,
 }
@@ -62,7 +64,7 @@ class RiskModel:
         columns = []
         for name in self.features:
             if name in CATEGORICAL:
-                codes = pd.Categorical(frame[name], categories=self.wards).codes.astype("float64")
+                codes = pd.Index(self.wards).get_indexer(frame[name]).astype("float64")
                 columns.append(np.where(codes < 0, np.nan, codes))
             else:
                 columns.append(pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype="float64", na_value=np.nan))

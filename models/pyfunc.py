@@ -1,16 +1,17 @@
 """The MLflow face of a RiskModel: `predict` returns calibrated probabilities, never 0/1 labels.
 
-The booster and calibrator travel as plain files (booster.txt, model.json) inside the MLflow model, so
-serving can also load them directly and skip the pandas round-trip on its lean path.
+Logged as "models from code" (this file, not a pickle). The booster and calibrator travel as plain files
+(booster.txt, model.json) inside the MLflow model, so serving can also load them directly and skip the
+pandas round-trip on its lean path.
 """
 from __future__ import annotations
 
 import mlflow.pyfunc
 import pandas as pd
+from mlflow.models import set_model
 
 from models.learner import RiskModel
-
-ARTIFACT = "risk_model"
+from models.tracking import ARTIFACT
 
 
 class RiskPyfunc(mlflow.pyfunc.PythonModel):
@@ -19,3 +20,6 @@ class RiskPyfunc(mlflow.pyfunc.PythonModel):
 
     def predict(self, context, model_input: pd.DataFrame, params=None):
         return self.model.probability(self.model.matrix(model_input))
+
+
+set_model(RiskPyfunc())

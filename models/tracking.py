@@ -12,8 +12,10 @@ Training registers a version with the alias `challenger`. Only the ethics approv
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
+from importlib import metadata
 from pathlib import Path
 
 import mlflow
@@ -24,7 +26,12 @@ from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
 from models.learner import RiskModel
-from models.pyfunc import ARTIFACT, RiskPyfunc
+
+ARTIFACT = "risk_model"  # the RiskModel's folder inside a logged model (models/pyfunc.py reads it)
+PYFUNC = Path(__file__).with_name("pyfunc.py")
+# What loading the model needs besides this project's `models` package: stated, not inferred (inference
+# shells out to uv and pip and takes seconds).
+REQUIREMENTS = ("mlflow", "lightgbm", "numpy", "pandas", "scikit-learn")
 
 CHALLENGER, CHAMPION = "challenger", "champion"
 
@@ -33,6 +40,10 @@ def configure() -> str:
     """Point MLflow at the project's store; returns its URI."""
     from upstream.config import tracking_uri
 
+    # MLflow's own INFO lines and download bars would bury the progress and the results people read
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)  # "cannot resolve pip": uv made the venv
     uri = tracking_uri()
     if "MLFLOW_RUN_ID" in os.environ and os.environ.get("MLFLOW_TRACKING_URI") != uri:
         # `mlflow run` made its run in another store: this command's run lives in the project's instead
@@ -83,8 +94,9 @@ def log_model(model: RiskModel, example: pd.DataFrame, registered_name: str) -> 
     signature = infer_signature(example, model.probability(model.matrix(example)))
     with tempfile.TemporaryDirectory() as folder:
         info = mlflow.pyfunc.log_model(
-            name="model", python_model=RiskPyfunc(), artifacts={ARTIFACT: str(model.save(Path(folder) / ARTIFACT))},
-            signature=signature, input_example=example, registered_model_name=registered_name)
+            name="model", python_model=str(PYFUNC), artifacts={ARTIFACT: str(model.save(Path(folder) / ARTIFACT))},
+            signature=signature, input_example=example, registered_model_name=registered_name,
+            pip_requirements=[f"{name}=={metadata.version(name)}" for name in REQUIREMENTS])
     version = str(info.registered_model_version)
     client = MlflowClient()
     client.set_registered_model_alias(registered_name, CHALLENGER, version)

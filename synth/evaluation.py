@@ -46,3 +46,52 @@ def oracle(data_dir: Path, target: str, key_map: pd.DataFrame):
         return asked.merge(truth, on=["uprn", "as_of"], how="left")["p_true"].to_numpy()
 
     return p_true
+
+
+# What a council's systems could record about a household, perfectly linked and without noise: the
+# panel's benefits, arrears, council tax stage and adults, and the household's and property's fixed facts.
+# Left out, because no council system records them: the latent financial stress, a landlord's notice, a
+# relationship breaking down, family asking someone to leave, abuse, and (for fuel poverty) income itself.
+RECORDABLE_PANEL = ["universal_credit", "housing_benefit", "council_tax_reduction", "rent_arrears_weeks", "ct_stage",
+                    "in_rent_system", "single_person_discount", "adults"]
+RECORDABLE_FIXED = {"households": ["composition", "age", "children", "disabled", "tenure"],
+                    "properties": ["epc_band", "sap", "ct_band", "property_type", "ward", "deprivation"]}
+
+
+def recordable_ceiling(data_dir: Path, target: str, test_months: list, train_until, capacity: int) -> dict:
+    """The irreducible part of the oracle's edge, estimated: a LightGBM fitted on perfect records of what
+    councils could know (state at the end of the month before the as-of date), trained on as-of dates up to
+    TRAIN_UNTIL and measured against the oracle on the TEST_MONTHS of the truth."""
+    import lightgbm as lgb
+    from sklearn.metrics import roc_auc_score
+
+    truth_dir = Path(data_dir) / "truth"
+    outcome = {"homelessness": "outcome", "fuel_poverty": "fuel_poor"}[target]
+    rows = pd.read_parquet(truth_dir / f"{target}.parquet", columns=["household_id", "as_of", "p_true", outcome])
+    panel = pd.read_parquet(truth_dir / "panel.parquet", columns=["household_id", "as_of", *RECORDABLE_PANEL])
+    panel["as_of"] = panel["as_of"] + pd.DateOffset(months=1)  # known at the next month's as-of date
+    rows = rows.merge(panel, on=["household_id", "as_of"], how="inner")
+    households = pd.read_parquet(truth_dir / "households.parquet",
+                                 columns=["household_id", "uprn", *RECORDABLE_FIXED["households"]])
+    properties = pd.read_parquet(truth_dir / "properties.parquet", columns=["uprn", *RECORDABLE_FIXED["properties"]])
+    rows = rows.merge(households, on="household_id").merge(properties.drop_duplicates("uprn"), on="uprn")
+    features = [*RECORDABLE_PANEL, *RECORDABLE_FIXED["households"], *RECORDABLE_FIXED["properties"]]
+    for name in features:
+        if not pd.api.types.is_numeric_dtype(rows[name]):
+            rows[name] = rows[name].astype("category")
+    test_months = [pd.Timestamp(m) for m in test_months]
+    train = rows[rows["as_of"] <= pd.Timestamp(train_until)]
+    test = rows[rows["as_of"].isin(test_months)].copy()
+    booster = lgb.train({"objective": "binary", "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 200,
+                         "num_threads": 2, "verbose": -1, "seed": 1},
+                        lgb.Dataset(train[features], train[outcome]), num_boost_round=300)
+    test["ceiling"] = booster.predict(test[features])
+
+    def skill(score: str) -> tuple[float, float]:
+        top = test.sort_values(["as_of", score], ascending=[True, False]).groupby("as_of").head(capacity)
+        return float(roc_auc_score(test[outcome], test[score])), float(top[outcome].mean())
+
+    (ceiling_auc, ceiling_p), (oracle_auc, oracle_p) = skill("ceiling"), skill("p_true")
+    return {"ceiling_auc": ceiling_auc, "ceiling_precision_at_k": ceiling_p, "oracle_auc": oracle_auc,
+            "oracle_precision_at_k": oracle_p, "auc_skill": (ceiling_auc - 0.5) / (oracle_auc - 0.5),
+            "precision_ratio": ceiling_p / oracle_p if oracle_p else float("nan")}

@@ -13,7 +13,7 @@ from rich.table import Table as RichTable
 app = typer.Typer(help="Upstream: measured, explained and governed risk models for council prevention work.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console(stderr=True)
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 160)  # tables in logs and pipes keep their columns
 
 
 class UserError(Exception):
@@ -300,6 +300,7 @@ def train(
 ):
     """Train, validate over time, log to MLflow and register a `challenger` version."""
     from features.sources import extracts_fingerprint
+    from models import tracking
     from models.pipeline import run
 
     exp = _experiment(target, experiment)
@@ -323,6 +324,7 @@ def train(
     console.print("; ".join(ratios))
     console.print(f"Registered [bold]{summary.registered_name}[/] version {summary.version} as `challenger` "
                   f"(MLflow run {summary.run_id}). It serves caseworkers only once the ethics board approves it.")
+    console.print(f"Runs, plots and models: `make mlflow-ui` (store {tracking.configure()})")
 
 
 @app.command()
