@@ -2,7 +2,7 @@
 
 Output contract: `uprn, as_of, target, score` (calibrated probability), `rank` (1 = highest risk, ordered by
 the booster's raw score so no ties are broken at random), `reasons` (filled by the ethics issue's
-explanations; empty until then) and `model_version`. This is the only place a pseudonymous key is mapped
+explanations: what moved the score most, in plain English) and `model_version`. This is the only place a pseudonymous key is mapped
 back to a UPRN, from the key map written beside the matrix.
 """
 from __future__ import annotations
@@ -24,7 +24,9 @@ def rows_at(matrix: Path, as_of: pd.Timestamp, features: list[str]) -> pd.DataFr
     return table.to_pandas()
 
 
-def score(model: RiskModel, rows: pd.DataFrame, key_map: pd.DataFrame, version: str) -> pd.DataFrame:
+def score(model: RiskModel, rows: pd.DataFrame, key_map: pd.DataFrame, version: str,
+          reasons: list[list[str]] | None = None) -> pd.DataFrame:
+    """The risk list; REASONS, when given, are each row's plain-English reasons (the ethics layer writes them)."""
     if rows.empty:
         raise ValueError("no households are resident at that as-of date in the feature matrix")
     x = model.matrix(rows)
@@ -36,7 +38,7 @@ def score(model: RiskModel, rows: pd.DataFrame, key_map: pd.DataFrame, version: 
         "target": model.target,
         "score": model.calibrator(raw),
         "rank": pd.Series(-raw).rank(method="first").astype("int64").to_numpy(),
-        "reasons": [[] for _ in range(len(rows))],
+        "reasons": reasons if reasons is not None else [[] for _ in range(len(rows))],
         "model_version": str(version),
     })
     return out.sort_values("rank", kind="stable").reset_index(drop=True)[COLUMNS]

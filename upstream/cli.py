@@ -342,6 +342,8 @@ def score(
     import pandas as pd
     import pyarrow.dataset as ds
 
+    from ethics.explain import reasons as explain_reasons
+    from ethics.explain import sentences
     from features.build import key_map_path
     from models import score as scoring
     from models import tracking
@@ -361,9 +363,11 @@ def score(
             if features_file:
                 raise UserError(f"{features_file} holds no rows at {date:%Y-%m-%d}")
             matrix = _matrix_for(data, None, lambda m: progress.update(task, description=m), as_of=[date])
-        progress.update(task, description=f"Scoring with {name} version {version}")
-        scored = scoring.score(model, scoring.rows_at(matrix, date, model.features),
-                               pd.read_parquet(key_map_path(matrix), columns=["household_key", "uprn"]), version)
+        progress.update(task, description=f"Scoring and explaining with {name} version {version}")
+        rows = scoring.rows_at(matrix, date, model.features)
+        reasons = sentences(explain_reasons(model, rows)) if len(rows) else None
+        scored = scoring.score(model, rows, pd.read_parquet(key_map_path(matrix), columns=["household_key", "uprn"]),
+                               version, reasons)
     scoring.write(scored, out_file)
     console.print(f"Scored {len(scored):,} households at {date:%Y-%m-%d} with {name} version {version}; "
                   f"wrote {out_file}")

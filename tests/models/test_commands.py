@@ -49,6 +49,10 @@ def test_train_then_score_writes_the_risk_list_contract(model_borough, model_mat
     assert risk["rank"].tolist() == list(range(1, len(risk) + 1))
     assert risk["score"].between(0, 1).all() and risk["score"].is_monotonic_decreasing
     assert (risk["target"] == "homelessness").all() and (risk["model_version"] == "1").all()
+    assert all(1 <= len(r) <= 3 for r in risk["reasons"])  # what moved each score most, in plain English
+    assert all(s.endswith(("(raises the risk)", "(lowers the risk)")) for r in risk["reasons"] for s in r)
+    top = risk["reasons"].iloc[0]
+    assert any("(raises the risk)" in s for s in top)  # the highest-risk household has something raising it
 
 
 def test_a_matrix_from_other_extracts_is_refused(model_borough, small_borough, model_matrix, quick_experiment):

@@ -1,0 +1,71 @@
+"""Explanations: SHAP agrees with LightGBM's own contributions and adds up to the score; reasons are the
+features that moved a household's score most, in the dictionary's plain English, with their direction."""
+import numpy as np
+import pandas as pd
+import pytest
+import shap
+
+from ethics.explain import contributions, describe, reasons, sentences
+from features.dictionary import BY_NAME
+from models import learner
+
+FEATURES = ["rent_arrears_weeks", "ct_highest_stage_12m", "epc_band", "rent_universal_credit_direct", "ward"]
+
+
+def households(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "rent_arrears_weeks": rng.gamma(1.0, 2.5, n), "ct_highest_stage_12m": rng.integers(0, 6, n).astype(float),
+        "epc_band": rng.integers(1, 8, n).astype(float), "rent_universal_credit_direct": rng.integers(0, 2, n),
+        "ward": rng.choice(["Abbey", "Becontree", "Eastbrook"], n)})
+    frame.loc[rng.random(n) < 0.2, "rent_arrears_weeks"] = np.nan  # no rent account
+    logit = -5 + 0.4 * frame["rent_arrears_weeks"].fillna(0) + 0.3 * frame["ct_highest_stage_12m"]
+    frame["label"] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return frame
+
+
+@pytest.fixture(scope="module")
+def model():
+    return learner.fit("homelessness", FEATURES, households(30_000, 1), households(20_000, 2), "label",
+                       {"num_boost_round": 120, "num_leaves": 15}, "isotonic", seed=1)
+
+
+def test_shap_tree_explainer_equals_lightgbms_contributions_and_adds_up_to_the_score(model):
+    rows = households(300, 3)
+    ours = contributions(model, rows)
+    theirs = shap.TreeExplainer(model.booster).shap_values(model.matrix(rows))
+    np.testing.assert_allclose(ours[FEATURES].to_numpy(), np.asarray(theirs), rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(ours.sum(axis=1), model.raw(model.matrix(rows)), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("name, value, text", [
+    ("rent_arrears_weeks", 9.24, "Rent arrears of 9.2 weeks"),
+    ("rent_change_13w", 420.0, "Rent arrears rose by £420 over 13 weeks"),
+    ("epc_band", 5.0, "Home rated EPC band E"),
+    ("ct_highest_stage_12m", 3.0, "Council tax recovery in the last 12 months: a summons"),
+    ("rent_universal_credit_direct", 1.0, "Universal Credit paid direct to the landlord"),
+    ("rent_universal_credit_direct", 0.0, "Universal Credit housing costs paid direct to the landlord: no"),
+    ("rent_arrears_weeks", None, "Arrears as weeks of rent: not known"),
+    ("ward", "Abbey", "Electoral ward: Abbey"),
+])
+def test_values_are_said_in_plain_english(name, value, text):
+    assert describe(BY_NAME[name], value) == text
+
+
+def test_reasons_are_the_largest_contributions_with_their_direction(model):
+    rows = households(200, 4)
+    explained = reasons(model, rows, top=3)
+    effects = contributions(model, rows)[FEATURES]
+    for i, said in enumerate(explained):
+        assert 1 <= len(said) <= 3
+        magnitudes = [abs(r["contribution"]) for r in said]
+        assert magnitudes == sorted(magnitudes, reverse=True)
+        assert magnitudes[0] == pytest.approx(effects.iloc[i].abs().max(), abs=1e-4)
+        for r in said:
+            assert r["direction"] == ("raises" if effects.iloc[i][r["feature"]] > 0 else "lowers")
+
+
+def test_heavy_arrears_is_the_first_reason_and_raises_the_risk(model):
+    row = households(1, 5).assign(rent_arrears_weeks=14.0, ct_highest_stage_12m=0.0)
+    first = sentences(reasons(model, row))[0][0]
+    assert first == "Rent arrears of 14.0 weeks (raises the risk)"
