@@ -25,22 +25,25 @@ def contributions(model, rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(values, columns=[*model.features, "expected_value"], index=rows.index)
 
 
+def _months(value: float) -> str:
+    return "less than a month" if value < 0.5 else "1 month" if round(value) == 1 else f"{value:.0f} months"
+
+
 def describe(feature: Feature, value) -> str:
     """The feature's value in plain English, as the dictionary words it."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return f"{feature.meaning}: not known"
     if feature.name == "ct_highest_stage_12m":
         return f"Council tax recovery in the last 12 months: {RECOVERY_STAGES[int(value)]}"
-    if feature.kind == "category":
-        return f"{feature.meaning}: {value}"
+    if feature.kind == "flag" and not value:
+        return feature.absent or f"{feature.meaning}: no"
+    if feature.kind == "count" and not value:
+        return f"{feature.meaning}: none ({feature.window})"
+    if not feature.reason:
+        return f"{feature.meaning}: {value:,.4g}"
     label = BAND_LETTERS.get(feature.name, "")[int(value) - 1: int(value)] if feature.kind == "band" else ""
-    if feature.reason and not (feature.kind == "flag" and value == 0):
-        return feature.reason.format(value=value, label=label)
-    if feature.kind == "flag":
-        return feature.meaning if value else f"{feature.meaning}: no"
-    if label:
-        return f"{feature.meaning}: {label}"
-    return f"{feature.meaning}: {value:,.4g}"
+    months = _months(value) if "{months}" in feature.reason else ""
+    return feature.reason.format(value=value, label=label, months=months)
 
 
 def reasons(model, rows: pd.DataFrame, top: int = 3, contribution: pd.DataFrame | None = None) -> list[list[dict]]:

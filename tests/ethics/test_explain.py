@@ -44,9 +44,14 @@ def test_shap_tree_explainer_equals_lightgbms_contributions_and_adds_up_to_the_s
     ("epc_band", 5.0, "Home rated EPC band E"),
     ("ct_highest_stage_12m", 3.0, "Council tax recovery in the last 12 months: a summons"),
     ("rent_universal_credit_direct", 1.0, "Universal Credit paid direct to the landlord"),
-    ("rent_universal_credit_direct", 0.0, "Universal Credit housing costs paid direct to the landlord: no"),
+    ("rent_universal_credit_direct", 0.0, "No Universal Credit paid direct to the landlord"),
+    ("property_flat", 0.0, "Lives in a house"),
+    ("ct_summonses_6m", 0.0, "Summonses: none (6 months)"),
+    ("ct_months_since_action", 0.3, "Last council tax recovery action less than a month ago"),
+    ("ct_months_since_action", 1.2, "Last council tax recovery action 1 month ago"),
+    ("months_since_approach", 7.6, "Owed a homelessness duty at this address 8 months ago"),
     ("rent_arrears_weeks", None, "Arrears as weeks of rent: not known"),
-    ("ward", "Abbey", "Electoral ward: Abbey"),
+    ("ward", "Abbey", "Lives in Abbey ward"),
 ])
 def test_values_are_said_in_plain_english(name, value, text):
     assert describe(BY_NAME[name], value) == text
