@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from features import windows
 from features.dictionary import FEATURES, LABELS
 from features.engines import connect, read
+from features.equality import equality_path, write_equality
 from features.sources import extracts_fingerprint
 from features.staging import stage
 
@@ -140,7 +141,11 @@ def build_matrix(data_dir: Path, links: pd.DataFrame, out: Path, secret: bytes, 
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         _write_key_map(paths["occupancies"], key_map_path(out))
-        return _write_streaming(_assemble(tables), out, extracts_fingerprint(data_dir))
+        _write_streaming(_assemble(tables), out, extracts_fingerprint(data_dir))
+        rows = pd.read_parquet(out, columns=["household_key", "as_of"]).merge(
+            pd.read_parquet(key_map_path(out)), on="household_key")
+        write_equality(Path(data_dir), links, rows, equality_path(out))
+        return out
     finally:
         if owned:
             shutil.rmtree(work, ignore_errors=True)
@@ -155,7 +160,7 @@ def cached_matrix(data_dir: Path, secret: bytes, cache: Path, progress=lambda _:
     fingerprint = extracts_fingerprint(data_dir)
     dates = "" if not as_of else "-" + "-".join(f"{pd.Timestamp(d):%Y%m}" for d in as_of)
     out = Path(cache) / f"features-{fingerprint[:16]}{dates}.parquet"
-    if out.exists() and key_map_path(out).exists():
+    if out.exists() and key_map_path(out).exists() and equality_path(out).exists():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     links_file = Path(cache) / f"links-{fingerprint[:16]}.parquet"
@@ -169,5 +174,6 @@ def cached_matrix(data_dir: Path, secret: bytes, cache: Path, progress=lambda _:
     partial = out.with_suffix(".partial")
     build_matrix(data_dir, links, partial, secret, as_of=as_of)
     key_map_path(partial).replace(key_map_path(out))
+    equality_path(partial).replace(equality_path(out))
     partial.replace(out)  # atomic: a crash never leaves a half-written matrix under the final name
     return out

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from features.dictionary import to_json
-from models import plots, tracking
+from models import metrics, plots, tracking
 from models.baselines import RULE_COLUMNS, RULES
 from models.experiment import Experiment
 from models.train import Oracle, TrainingResult, train
@@ -54,6 +54,28 @@ def _compact(table: pa.Table) -> pa.Table:
     numeric = (pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal)
     return table.cast(pa.schema([pa.field(f.name, pa.float32()) if any(t(f.type) for t in numeric) else f
                                  for f in table.schema]))
+
+
+def held_out_path(registered_name: str, version: str) -> Path:
+    """Where a version's held-out test predictions are kept: under $UPSTREAM_HOME, never in MLflow, because
+    they are keyed by household pseudonyms. The ethics report reads them."""
+    from upstream.config import home
+
+    return home() / "held-out" / f"{registered_name}-v{version}.parquet"
+
+
+def _save_held_out(result: TrainingResult, exp: Experiment, path: Path) -> Path:
+    """Every test-window row: key, as-of date, split, label, calibrated score, ranking score and the month's
+    capacity in rows (capacity scaled to the labelled share, as the metrics use it)."""
+    scored = result.predictions
+    capacity = metrics.capacity_by_month(result.share, exp.capacity)
+    frame = pd.DataFrame({"household_key": scored["household_key"], "as_of": scored["as_of"],
+                          "split": scored["split"], "label": scored[exp.label].astype("int8"),
+                          "score": scored["model"], "rank_score": scored["model_rank"],
+                          "capacity_rows": scored["as_of"].map(capacity).astype("int64")})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(path, index=False)
+    return path
 
 
 def _slug(name: str) -> str:
@@ -118,4 +140,5 @@ def run(matrix_path: Path, exp: Experiment, fingerprint: str, oracle: Oracle | N
         example = tracking.input_example(result.model, matrix)
         version = tracking.log_model(result.model, example, exp.registered_name)
         mlflow.set_tag("upstream.registered_version", f"{exp.registered_name}/{version}")
+        _save_held_out(result, exp, held_out_path(exp.registered_name, version))
         return RunSummary(active.info.run_id, exp.registered_name, version, result)

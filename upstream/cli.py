@@ -397,6 +397,58 @@ def evaluate(
 
 
 @app.command()
+@friendly_errors
+def report(
+    data: Path = _data_option(),
+    target: str = typer.Option(..., help="homelessness or fuel_poverty."),
+    model_version: str = typer.Option("latest", help="N, latest, challenger or champion."),
+    out_dir: Path = typer.Option(..., "--out", help="Folder for fairness.json and predictions.parquet."),
+    features_file: Path = typer.Option(None, "--features", help="The matrix the version was trained on."),
+):
+    """Fairness report for a registered version on its held-out test windows, at caseworker capacity."""
+    import pandas as pd
+    from mlflow import MlflowClient
+
+    from ethics.report import report_frame, write_report
+    from models import tracking
+    from models.experiment import REGISTERED_NAMES
+    from models.pipeline import held_out_path
+
+    exp = _experiment(target, None)
+    data = _borough(data)
+    tracking.configure()
+    name = REGISTERED_NAMES[exp.target]
+    version = tracking.resolve_version(name, model_version)
+    held_out = held_out_path(name, version)
+    if not held_out.exists():
+        raise UserError(f"no held-out predictions for {name} version {version} in {held_out.parent}: `upstream "
+                        "train` writes them there (they hold household pseudonyms, so they never go to MLflow)")
+    capacity = int(tracking.load_model(name, version).info.get("capacity", exp.capacity))
+    with _progress() as progress:
+        task = progress.add_task("Preparing features", total=None)
+        matrix = _matrix_for(data, features_file, lambda m: progress.update(task, description=m))
+        progress.update(task, description="Measuring fairness at capacity (with bootstrap intervals)")
+        numbers = write_report(report_frame(pd.read_parquet(held_out), matrix), capacity, exp.target, version,
+                               out_dir, MlflowClient().get_model_version(name, version).run_id)
+    view = RichTable(title=f"{name} version {version}: recall (true positive rate) at capacity {capacity} by group")
+    for column in ("attribute", "group", "households", "recall", "95% interval", "ratio to reference", "verdict"):
+        view.add_column(column, justify="left" if column in ("attribute", "group", "verdict") else "right")
+    for g in numbers["groups"]:
+        if g["suppressed"]:
+            view.add_row(g["attribute"], g["group"], "<10", "", "", "", "suppressed")
+            continue
+        ci = g["tpr_ci"]
+        view.add_row(g["attribute"], g["group"] + (" (reference)" if g["reference"] else ""), f"{g['n']:,}",
+                     "" if g["tpr"] is None else f"{g['tpr']:.3f}",
+                     "" if None in ci else f"{ci[0]:.3f}-{ci[1]:.3f}",
+                     "" if g["tpr_ratio"] is None else f"{g['tpr_ratio']:.2f}",
+                     ("[red]" if g["verdict"] == "disparity" else "") + g["verdict"])
+    out.print(view)
+    console.print(f"Wrote {out_dir / 'fairness.json'} and {out_dir / 'predictions.parquet'}; logged to the "
+                  f"version's MLflow run under report/")
+
+
+@app.command()
 def docs(folder: Path = typer.Option(Path("docs"), help="Where to write the generated documentation.")):
     """Write the generated docs: data contract, feature dictionary (Markdown and JSON)."""
     from features import dictionary

@@ -1,0 +1,86 @@
+"""Fairness at capacity: the report's rules, and its numbers recomputed from its own twin without fairlearn."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from ethics.fairness import fairness, selected_at_capacity
+from upstream.cli import app
+
+
+def held_out(n_per_group: dict, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    parts = []
+    for group, n in n_per_group.items():
+        parts.append(pd.DataFrame({"group": group, "label": (rng.random(n) < 0.1).astype(int),
+                                   "rank_score": rng.random(n)}))
+    frame = pd.concat(parts, ignore_index=True)
+    frame["score"] = frame["rank_score"]
+    frame["as_of"] = pd.Timestamp("2025-01-01")
+    frame["capacity_rows"] = 50
+    return frame
+
+
+def test_small_groups_are_suppressed_and_the_reference_is_the_largest_recorded_group():
+    frame = held_out({"A": 400, "B": 300, "Not recorded": 900, "C": 7})
+    report = fairness(frame, ["group"], capacity=50)
+    by = {g["group"]: g for g in report["groups"]}
+    assert by["C"] == {"attribute": "group", "group": "C", "n": None, "suppressed": True}
+    assert report["reference_groups"] == {"group": "A"} and by["A"]["reference"]
+    assert by["B"]["tpr_ratio"] == pytest.approx(by["B"]["tpr"] / by["A"]["tpr"])
+
+
+def test_a_group_nobody_in_which_needed_help_is_not_assessable_rather_than_zero():
+    frame = held_out({"A": 400, "B": 100})
+    frame.loc[frame["group"] == "B", "label"] = 0
+    b = next(g for g in fairness(frame, ["group"], capacity=50)["groups"] if g["group"] == "B")
+    assert b["tpr"] is None and b["verdict"] == "not assessable"
+
+
+def test_the_verdict_follows_the_0_8_to_1_25_rule_on_recall():
+    frame = held_out({"A": 1000, "B": 1000})
+    frame.loc[frame["group"] == "B", "rank_score"] *= 0.5  # B's members are ranked lower: reached less often
+    by = {g["group"]: g for g in fairness(frame, ["group"], capacity=50)["groups"]}
+    assert by["B"]["tpr_ratio"] < 0.8 and by["B"]["verdict"] == "disparity"
+    assert by["A"]["verdict"] == "within 0.8-1.25"
+    lo, hi = by["A"]["tpr_ci"]
+    assert lo <= by["A"]["tpr"] <= hi
+
+
+def test_the_report_recomputes_from_its_twin_without_fairlearn(model_borough, model_matrix, quick_experiment,
+                                                              tmp_path):
+    runner = CliRunner()
+    common = ["--data", str(model_borough), "--features", str(model_matrix)]
+    assert runner.invoke(app, ["train", *common, "--experiment", str(quick_experiment)]).exit_code == 0
+    result = runner.invoke(app, ["report", *common, "--target", "homelessness", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    numbers = json.loads((tmp_path / "r" / "fairness.json").read_text())
+    twin = pd.read_parquet(tmp_path / "r" / "predictions.parquet")
+    assert numbers["capacity"] == 30
+
+    # selection: each month's top k households by score (ties aside), k scaled to the month's labelled share
+    picked = twin[twin["selected"]].groupby("as_of").size()
+    assert (picked > 0).all() and picked.max() <= 30
+    assert {"sex", "age_band", "ethnicity", "disability", "lone_parent", "tenure", "ward",
+            "ethnicity_sex"} <= set(twin.columns)
+    checked = 0
+    for g in numbers["groups"]:
+        rows = twin[twin[g["attribute"]] == g["group"]]
+        if g["suppressed"]:
+            assert len(rows) < 10
+            continue
+        y, s = rows["label"] == 1, rows["selected"]
+        assert g["n"] == len(rows)
+        assert g["selection_rate"] == pytest.approx(s.mean())
+        assert g["base_rate"] == pytest.approx(y.mean())
+        if y.any():
+            assert g["tpr"] == pytest.approx((y & s).sum() / y.sum())
+        assert g["fpr"] == pytest.approx((~y & s).sum() / (~y).sum())
+        if s.any():
+            assert g["precision"] == pytest.approx((y & s).sum() / s.sum())
+        checked += 1
+    assert checked >= 20
+    ethnicity = {g["group"] for g in numbers["groups"] if g["attribute"] == "ethnicity"}
+    assert {"White", "Black", "Asian", "Not recorded"} <= ethnicity
