@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh machine (Python 3.11, make and the package registries):
 #   make demo   install, build the default synthetic borough, link its records, build its features and
-#               train, validate and register both models in MLflow
+#               train, validate and register both models in MLflow, report on their fairness and
+#               approve them as a demo (marked so; a real ethics board reads the report first)
 #   make test   install and run the whole test suite
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -34,6 +35,12 @@ demo: install
 	$(VENV)/bin/upstream features --data $(BOROUGH) --links $(LINKS) --out $(MATRIX)
 	$(VENV)/bin/upstream train --data $(BOROUGH) --features $(MATRIX) --target homelessness
 	$(VENV)/bin/upstream train --data $(BOROUGH) --features $(MATRIX) --target fuel_poverty
+	for target in homelessness fuel_poverty; do \
+	  $(VENV)/bin/upstream report --data $(BOROUGH) --features $(MATRIX) --target $$target \
+	    --out $(UPSTREAM_HOME)/reports/$$target && \
+	  $(VENV)/bin/upstream approve --model $$target --version latest --decision approve --demo \
+	    --by "Demo ethics board" --note "DEMO ONLY: approved by make demo on synthetic data, unread" || exit 1; \
+	done
 	@echo "Runs and registered models: make mlflow-ui, then open http://127.0.0.1:5000"
 
 # MLflow's own UI over the project's store (artifacts are found through each experiment's fixed location).

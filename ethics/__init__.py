@@ -1,5 +1,9 @@
-"""Fairness and explainability reports, model cards, ATRS records and the approval gate.
+"""Explanations, fairness reports and the approval gate: no model is served without an approved report.
 
-Public API: none yet (the ethics issue builds it). Reads registered models and their test windows.
+Reads registered models and held-out predictions (models) and equality attributes (features); never
+imports serving.
 """
-__all__: list[str] = []
+from ethics.approval import NotServable, decide, servable
+from ethics.explain import contributions, reasons, sentences
+
+__all__ = ["NotServable", "contributions", "decide", "reasons", "sentences", "servable"]

@@ -83,3 +83,20 @@ def quick_experiment(tmp_path) -> Path:
                     "model: {num_boost_round: 60, early_stopping_rounds: 20}\n"
                     "search: [{num_leaves: 7}, {num_leaves: 15}]\n")
     return path
+
+
+@pytest.fixture
+def postgres_database():
+    """A fresh database on the local PostgreSQL server (the production option), dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    name = f"upstream_test_{uuid.uuid4().hex[:10]}"
+    admin = psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres", autocommit=True)
+    admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        admin.close()

@@ -14,7 +14,8 @@ runner = CliRunner()
 def test_help_lists_the_commands():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("synth", "validate", "link", "features", "train", "score", "evaluate", "docs"):
+    for command in ("synth", "validate", "link", "features", "train", "score", "evaluate", "report", "approve",
+                    "docs"):
         assert command in result.output
 
 

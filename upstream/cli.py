@@ -354,6 +354,13 @@ def score(
     tracking.configure()
     name = REGISTERED_NAMES[exp.target]
     version = tracking.resolve_version(name, model_version)
+    if model_version is None:  # the caseworkers' list: only an approved champion
+        from ethics.approval import NotServable, servable
+
+        try:
+            servable(name, version)
+        except NotServable as exc:
+            raise UserError(f"{exc}; pass --model-version to score it for evaluation only") from None
     model = tracking.load_model(name, version)
     with _progress() as progress:
         task = progress.add_task("Preparing features", total=None)
@@ -446,6 +453,35 @@ def report(
     out.print(view)
     console.print(f"Wrote {out_dir / 'fairness.json'} and {out_dir / 'predictions.parquet'}; logged to the "
                   f"version's MLflow run under report/")
+
+
+@app.command()
+@friendly_errors
+def approve(
+    model: str = typer.Option(..., help="Registered model (homelessness-risk, fuel-poverty-risk) or its target."),
+    version: str = typer.Option(..., help="N or latest."),
+    decision: str = typer.Option(..., help="approve or reject."),
+    by: str = typer.Option(..., help="Who decided (the ethics board member or chair)."),
+    note: str = typer.Option(..., help="Why: the board's reasons, in a sentence or two."),
+    demo: bool = typer.Option(False, "--demo", help="Mark the decision as a demo (synthetic data only)."),
+):
+    """Record the ethics board's decision on a version's report; approving makes it the champion."""
+    from ethics.approval import NotServable, decide
+    from models import tracking
+    from models.experiment import REGISTERED_NAMES
+
+    tracking.configure()
+    name = REGISTERED_NAMES.get(model.replace("-", "_"), model)
+    if name not in REGISTERED_NAMES.values():
+        raise UserError(f"unknown model {model!r}; choose from {', '.join(REGISTERED_NAMES.values())}")
+    number = tracking.resolve_version(name, version)
+    try:
+        record = decide(name, number, decision, by, note, demo)
+    except NotServable as exc:
+        raise UserError(str(exc)) from None
+    outcome = "is now the champion" if decision == "approve" else "will not be served"
+    console.print(f"{'Demo decision: ' if demo else ''}{name} version {number} {decision}d by {record.decided_by}; "
+                  f"report {record.report_sha256[:12]}; it {outcome}.")
 
 
 @app.command()

@@ -62,3 +62,9 @@ def artifact_root() -> Path:
     path = Path(os.environ.get("UPSTREAM_ARTIFACTS") or home() / "mlartifacts")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def database_url() -> str:
+    """The application database (audit store, approvals, risk lists): $UPSTREAM_DATABASE_URL (e.g.
+    postgresql+psycopg://... in production), else embedded SQLite under $UPSTREAM_HOME."""
+    return os.environ.get("UPSTREAM_DATABASE_URL") or f"sqlite:///{home() / 'app.db'}"

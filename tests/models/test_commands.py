@@ -2,7 +2,6 @@
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -94,17 +93,9 @@ def test_mlflow_run_trains_into_the_projects_store(model_borough, quick_experime
 
 
 @pytest.fixture
-def postgres_store(monkeypatch):
-    """A fresh database on the local PostgreSQL server, dropped afterwards."""
-    name = f"upstream_test_{uuid.uuid4().hex[:10]}"
-    admin = psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres", autocommit=True)
-    admin.execute(f"CREATE DATABASE {name}")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"postgresql://postgres@127.0.0.1:5432/{name}")
-    try:
-        yield name
-    finally:
-        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-        admin.close()
+def postgres_store(postgres_database, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", postgres_database)
+    return postgres_database.rsplit("/", 1)[1]
 
 
 def test_the_postgresql_store_tracks_and_registers(postgres_store, model_borough, model_matrix, quick_experiment):

@@ -1,0 +1,135 @@
+"""The approval gate: no model reaches a caseworker without the ethics board's recorded approval of its report.
+
+A decision is recorded twice: as tags on the MLflow model version (what analysts see in the registry) and
+as an append-only row in the application's audit store (what the council keeps). Both carry the SHA-256
+of the version's report as it was when the board read it. A version is servable only if its latest
+decision is "approve", its report is still there, its fingerprint still matches, and the registry agrees
+with the audit store. Approving moves the `champion` alias; nothing else does.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import sqlalchemy as sa
+from mlflow import MlflowClient
+
+from models.tracking import CHAMPION
+
+REPORT_FOLDER = "report"
+DECISIONS = ("approve", "reject")
+metadata = sa.MetaData()
+approvals = sa.Table(
+    "approvals", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("version", sa.String(20), nullable=False),
+    sa.Column("decision", sa.String(10), nullable=False),
+    sa.Column("decided_by", sa.String(200), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("report_sha256", sa.String(64), nullable=False),
+    sa.Column("demo", sa.Boolean, nullable=False, default=False),
+)
+
+
+class NotServable(Exception):
+    """A version the gate refuses, with the reason a person can act on."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    model: str
+    version: str
+    decision: str
+    decided_by: str
+    note: str
+    report_sha256: str
+    at: dt.datetime
+    demo: bool = False
+
+
+def engine() -> sa.Engine:
+    from upstream.config import database_url
+
+    db = sa.create_engine(database_url())
+    metadata.create_all(db)
+    return db
+
+
+def report_fingerprint(model: str, version: str) -> str:
+    """SHA-256 over every file of the version's report (names and contents); a missing report is refused."""
+    run_id = MlflowClient().get_model_version(model, version).run_id
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            local = Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=REPORT_FOLDER,
+                                                             dst_path=folder))
+        except Exception:  # MLflow raises its own or OSError for a missing folder
+            local = None
+        files = sorted(p for p in local.rglob("*") if p.is_file()) if local and local.exists() else []
+        if not files:
+            raise NotServable(f"{model} version {version} has no report: run `upstream report` first")
+        digest = hashlib.sha256()
+        for path in files:
+            digest.update(path.relative_to(local).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        return digest.hexdigest()
+
+
+def decide(model: str, version: str, decision: str, decided_by: str, note: str, demo: bool = False) -> Decision:
+    """Record the board's decision on the version's current report; approving makes it the champion."""
+    if decision not in DECISIONS:
+        raise ValueError(f"decision must be approve or reject, not {decision!r}")
+    if not decided_by.strip() or not note.strip():
+        raise ValueError("a decision needs the name of who made it (--by) and a note saying why (--note)")
+    record = Decision(model, str(version), decision, decided_by.strip(), note.strip(),
+                      report_fingerprint(model, version), dt.datetime.now(dt.timezone.utc), demo)
+    with engine().begin() as db:
+        db.execute(approvals.insert().values(
+            at=record.at, model=model, version=record.version, decision=decision, decided_by=record.decided_by,
+            note=record.note, report_sha256=record.report_sha256, demo=demo))
+    client = MlflowClient()
+    for key, value in {"decision": decision, "by": record.decided_by, "note": record.note,
+                       "at": record.at.isoformat(timespec="seconds"), "report_sha256": record.report_sha256,
+                       "demo": str(demo).lower()}.items():
+        client.set_model_version_tag(model, record.version, f"approval.{key}", value)
+    if decision == "approve":
+        client.set_registered_model_alias(model, CHAMPION, record.version)
+    elif _alias_version(model, CHAMPION) == record.version:
+        client.delete_registered_model_alias(model, CHAMPION)  # a rejected champion stops being served
+    return record
+
+
+def _alias_version(model: str, alias: str) -> str | None:
+    try:
+        return str(MlflowClient().get_model_version_by_alias(model, alias).version)
+    except mlflow.exceptions.MlflowException:
+        return None
+
+
+def latest_decision(model: str, version: str) -> Decision | None:
+    with engine().connect() as db:
+        row = db.execute(approvals.select().where(approvals.c.model == model, approvals.c.version == str(version))
+                         .order_by(approvals.c.id.desc()).limit(1)).mappings().first()
+    if row is None:
+        return None
+    return Decision(row["model"], row["version"], row["decision"], row["decided_by"], row["note"],
+                    row["report_sha256"], row["at"], row["demo"])
+
+
+def servable(model: str, version: str) -> Decision:
+    """The approval that lets VERSION be served, or NotServable saying why not."""
+    decision = latest_decision(model, version)
+    if decision is None:
+        raise NotServable(f"{model} version {version} has not been approved by the ethics board")
+    if decision.decision != "approve":
+        raise NotServable(f"{model} version {version} was rejected by {decision.decided_by}: {decision.note}")
+    tags = MlflowClient().get_model_version(model, str(version)).tags
+    if tags.get("approval.report_sha256") != decision.report_sha256 or tags.get("approval.decision") != "approve":
+        raise NotServable(f"{model} version {version}: the registry's approval does not match the audit store")
+    if report_fingerprint(model, version) != decision.report_sha256:
+        raise NotServable(f"{model} version {version}: its report has changed since it was approved")
+    return decision

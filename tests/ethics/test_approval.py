@@ -1,0 +1,141 @@
+"""The approval gate: only a version whose current report the ethics board approved is ever served."""
+import json
+import tempfile
+from pathlib import Path
+
+import mlflow
+import pytest
+import sqlalchemy as sa
+from mlflow import MlflowClient
+from typer.testing import CliRunner
+
+from ethics.approval import NotServable, approvals, decide, servable
+from models import tracking
+from upstream.cli import app
+
+NAME = "homelessness-risk"
+runner = CliRunner()
+
+
+def said(result) -> str:
+    return " ".join(result.output.split())
+
+
+@pytest.fixture(scope="module")
+def registry(model_borough, model_matrix, tmp_path_factory):
+    """One trained challenger and its report, made once for the module."""
+    home, experiment = tmp_path_factory.mktemp("approval-home"), tmp_path_factory.mktemp("exp") / "quick.yaml"
+    experiment.write_text("name: quick-homelessness\ntarget: homelessness\ncapacity: 30\nnegative_sample: 0.5\n"
+                          "splits: {count: 1, test_months: 2, calibration_months: 2}\n"
+                          "model: {num_boost_round: 40, early_stopping_rounds: 20}\n")
+    common = ["--data", str(model_borough), "--features", str(model_matrix)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("UPSTREAM_HOME", str(home))
+        for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+            patch.delenv(name, raising=False)
+        assert runner.invoke(app, ["train", *common, "--experiment", str(experiment)]).exit_code == 0
+        result = runner.invoke(app, ["report", *common, "--target", "homelessness", "--out", str(home / "report")])
+        assert result.exit_code == 0, result.output
+        tracking.configure()
+        source = MlflowClient().get_model_version(NAME, "1").source
+    return home, common, source
+
+
+@pytest.fixture
+def trained(registry, monkeypatch, tmp_path):
+    """A new version of the model on a run of its own holding a copy of the report, the champion alias
+    cleared, and an empty audit store: each test starts from a version nobody has decided on."""
+    home, common, source = registry
+    monkeypatch.setenv("UPSTREAM_HOME", str(home))
+    monkeypatch.setenv("UPSTREAM_DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
+    tracking.configure()
+    client = MlflowClient()
+    if "champion" in client.get_registered_model(NAME).aliases:
+        client.delete_registered_model_alias(NAME, "champion")
+    with mlflow.start_run(experiment_id=tracking.experiment_id("approval-tests")) as run:
+        mlflow.log_artifacts(str(home / "report"), "report")
+    version = client.create_model_version(NAME, source, run.info.run_id)
+    return common, str(version.version)
+
+
+def approve(version, *extra):
+    return runner.invoke(app, ["approve", "--model", NAME, "--version", version, "--by", "Dr A. Chair",
+                               "--note", "Recall parity within range; reviewed 24 Nov", *extra])
+
+
+def test_a_version_without_a_report_cannot_be_approved(trained, registry):
+    _, source = trained[0], registry[2]
+    with mlflow.start_run(experiment_id=tracking.experiment_id("approval-tests")) as run:
+        mlflow.set_tag("purpose", "a version whose run has no report")
+    bare = str(MlflowClient().create_model_version(NAME, source, run.info.run_id).version)
+    result = approve(bare, "--decision", "approve")
+    assert result.exit_code == 1 and "has no report: run `upstream report` first" in said(result)
+    with pytest.raises(mlflow.exceptions.MlflowException):
+        MlflowClient().get_model_version_by_alias(NAME, "champion")
+
+
+def test_approving_the_report_makes_the_champion_and_is_recorded_twice(trained, tmp_path):
+    common, version = trained
+    result = approve(version, "--decision", "approve", "--demo")
+    assert result.exit_code == 0, result.output
+    assert "is now the champion" in said(result) and said(result).startswith("Demo decision")
+    assert str(MlflowClient().get_model_version_by_alias(NAME, "champion").version) == version
+    tags = MlflowClient().get_model_version(NAME, version).tags
+    assert tags["approval.decision"] == "approve" and tags["approval.by"] == "Dr A. Chair"
+    assert tags["approval.demo"] == "true" and len(tags["approval.report_sha256"]) == 64
+    assert servable(NAME, version).report_sha256 == tags["approval.report_sha256"]
+    risk = tmp_path / "risk.parquet"
+    result = runner.invoke(app, ["score", *common, "--target", "homelessness", "--as-of", "2025-06-01",
+                                 "--out", str(risk)])
+    assert result.exit_code == 0, result.output  # the champion, unasked
+
+
+def test_a_report_changed_after_approval_is_refused_and_not_scored(trained, registry, tmp_path):
+    common, version = trained
+    assert approve(version, "--decision", "approve").exit_code == 0
+    run_id = MlflowClient().get_model_version(NAME, version).run_id
+    with tempfile.TemporaryDirectory() as folder:
+        forged = Path(folder) / "fairness.json"
+        numbers = json.loads((registry[0] / "report" / "fairness.json").read_text())
+        forged.write_text(json.dumps({**numbers, "groups": []}))
+        MlflowClient().log_artifact(run_id, str(forged), "report")
+    with pytest.raises(NotServable, match="report has changed since it was approved"):
+        servable(NAME, version)
+    result = runner.invoke(app, ["score", *common, "--target", "homelessness", "--as-of", "2025-06-01",
+                                 "--out", str(tmp_path / "risk.parquet")])
+    assert result.exit_code == 1 and "changed since it was approved" in said(result)
+
+
+def test_a_rejected_champion_stops_being_the_champion(trained):
+    version = trained[1]
+    assert approve(version, "--decision", "approve").exit_code == 0
+    result = approve(version, "--decision", "reject")
+    assert result.exit_code == 0 and "will not be served" in said(result)
+    with pytest.raises(mlflow.exceptions.MlflowException):
+        MlflowClient().get_model_version_by_alias(NAME, "champion")
+    with pytest.raises(NotServable, match="rejected by Dr A. Chair"):
+        servable(NAME, version)
+
+
+def test_registry_tags_edited_by_hand_do_not_pass_the_gate(trained):
+    version = trained[1]
+    assert approve(version, "--decision", "approve").exit_code == 0
+    MlflowClient().set_model_version_tag(NAME, version, "approval.report_sha256", "0" * 64)
+    with pytest.raises(NotServable, match="does not match the audit store"):
+        servable(NAME, version)
+
+
+def test_a_decision_needs_who_and_why(trained):
+    with pytest.raises(ValueError, match="--by"):
+        decide(NAME, trained[1], "approve", "  ", "fine")
+
+
+def test_the_audit_store_runs_on_postgresql(trained, postgres_database, monkeypatch):
+    version = trained[1]
+    url = postgres_database.replace("postgresql://", "postgresql+psycopg://")
+    monkeypatch.setenv("UPSTREAM_DATABASE_URL", url)
+    assert approve(version, "--decision", "approve").exit_code == 0
+    with sa.create_engine(url).connect() as db:
+        rows = db.execute(sa.select(approvals.c.model, approvals.c.version, approvals.c.decision)).all()
+    assert rows == [(NAME, version, "approve")]
+    assert servable(NAME, version).decided_by == "Dr A. Chair"
