@@ -142,6 +142,8 @@ def build_matrix(data_dir: Path, links: pd.DataFrame, out: Path, secret: bytes, 
         out.parent.mkdir(parents=True, exist_ok=True)
         _write_key_map(paths["occupancies"], key_map_path(out))
         _write_streaming(_assemble(tables), out, extracts_fingerprint(data_dir))
+        if engine == "duckdb":  # DuckDB holds its buffer pool until disconnected: free it before pandas works
+            con.disconnect()
         rows = pd.read_parquet(out, columns=["household_key", "as_of"]).merge(
             pd.read_parquet(key_map_path(out)), on="household_key")
         write_equality(Path(data_dir), links, rows, equality_path(out))
