@@ -5,7 +5,8 @@ capacity is small, so the primary criterion is recall (true positive rate) parit
 who go on to need help are reached less often is the harm to look for (the Aequitas fairness tree's
 advice for assistive interventions). Selection rate, false positive rate, precision, AUC and calibration
 are shown too. Disparity is each group's ratio to a stated reference group, the largest recorded one,
-judged by the 0.8-1.25 rule. Groups of fewer than 10 households are suppressed, not shown as zeros.
+judged by the 0.8-1.25 rule. Groups of fewer than 10 distinct households are suppressed, not shown as
+zeros (rates count household-months: a household is in each test month it was resident).
 
 Point estimates come from fairlearn's MetricFrame. Intervals come from a Poisson bootstrap done on each
 group's counts (see _intervals): MetricFrame's own bootstrap took 371 s per attribute on 325,000 rows here.
@@ -65,6 +66,7 @@ def _point_estimates(frame: pd.DataFrame, attribute: str) -> pd.DataFrame:
                         sensitive_features=cells[attribute], sample_params=weighted).by_group
     by_group = frame.groupby(attribute, observed=True)
     table["n"] = by_group.size()
+    table["households"] = by_group["household_key"].nunique()
     table["mean_score"], table["observed_rate"] = by_group["score"].mean(), by_group["label"].mean()
     table["base_rate"] = table["observed_rate"]
     table["auc"] = pd.Series({group: _auc(rows) for group, rows in by_group})
@@ -112,13 +114,14 @@ def attribute_rows(frame: pd.DataFrame, attribute: str, seed: int = 0) -> tuple[
     reference = reference_group(frame, attribute)
     rows = []
     for group, r in table.iterrows():
-        n = int(r["n"])
-        if n < MIN_GROUP:
-            rows.append({"attribute": attribute, "group": str(group), "n": None, "suppressed": True})
+        n, households = int(r["n"]), int(r["households"])
+        if households < MIN_GROUP:
+            rows.append({"attribute": attribute, "group": str(group), "n": None, "households": None,
+                         "suppressed": True})
             continue
         positives = int(round(r["base_rate"] * n))
-        row = {"attribute": attribute, "group": str(group), "n": n, "positives": positives, "suppressed": False,
-               "reference": group == reference}
+        row = {"attribute": attribute, "group": str(group), "n": n, "households": households, "positives": positives,
+               "suppressed": False, "reference": group == reference}
         for metric in ("base_rate", "selection_rate", "tpr", "fnr", "fpr", "precision", "auc", "mean_score",
                        "observed_rate"):
             row[metric] = _clean(r[metric])

@@ -2,11 +2,16 @@
 
 `fairness.json` holds every number; `predictions.parquet` holds what they were computed from (the
 pseudonymous household key, as-of date, score, label, selected flag and one column per group attribute,
-named as in fairness.json), so anyone can recompute the figures. Both go to OUT and to the version's
-MLflow run under `report/`.
+named as in fairness.json), so anyone with access can recompute the figures. Both go to OUT. Only the
+numbers go to the version's MLflow run (`report/`): the twin links pseudonyms to ethnicity, disability
+and other special-category data, so MLflow gets its SHA-256 instead, which the approval fingerprint covers.
+
+The held-out predictions are those of each rolling split's own model on its test months (models/train.py);
+the registered model, refitted on every labelled month, has no held-out months of its own.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -46,8 +51,10 @@ def write_report(frame: pd.DataFrame, capacity: int, target: str, version: str, 
     twin = frame.assign(selected=selected_at_capacity(frame))[
         ["household_key", "as_of", "score", "label", "selected", *ATTRIBUTES]]
     twin.to_parquet(out / "predictions.parquet", index=False)
+    digest = hashlib.sha256((out / "predictions.parquet").read_bytes()).hexdigest()
+    (out / "predictions.sha256").write_text(f"{digest}  predictions.parquet\n")
     if run_id:
         with mlflow.start_run(run_id=run_id):
             mlflow.log_artifact(str(out / "fairness.json"), "report")
-            mlflow.log_artifact(str(out / "predictions.parquet"), "report")
+            mlflow.log_artifact(str(out / "predictions.sha256"), "report")
     return numbers

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features import windows
-from features.dictionary import FEATURES, LABELS
+from features.dictionary import FEATURES, LABEL_WINDOW_MONTHS, LABELS
 from features.engines import connect, read
 from features.equality import equality_path, write_equality
 from features.sources import extracts_fingerprint
@@ -33,8 +33,8 @@ def as_of_table(dates: list[pd.Timestamp], extract_date: pd.Timestamp) -> pd.Dat
     frame["fy_start"] = pd.to_datetime({"year": frame["as_of"].dt.year - (frame["as_of"].dt.month < 4),
                                         "month": 4, "day": 1})
     observed = extract_date + pd.Timedelta(days=1)
-    frame["homelessness_observed"] = frame["as_of"] + pd.DateOffset(months=6) <= observed
-    frame["fuel_poverty_observed"] = frame["as_of"] + pd.DateOffset(months=3) <= observed
+    for target, months in LABEL_WINDOW_MONTHS.items():
+        frame[f"{target}_observed"] = frame["as_of"] + pd.DateOffset(months=months) <= observed
     return frame
 
 
@@ -113,8 +113,9 @@ def matrix_fingerprint(matrix: Path) -> str | None:
 
 
 def key_map_path(matrix: Path) -> Path:
-    """Beside every matrix, the map from household key back to its UPRN: identifying, so only `serving`
-    (and the synthetic borough's evaluation) reads it; modelling code never does."""
+    """Beside every matrix, the map from household key back to its UPRN: identifying, so only the application
+    (`upstream`, `serving`), the equality step that writes beside it, and the synthetic borough's evaluation
+    read it; modelling code never does."""
     return Path(matrix).with_name(Path(matrix).stem + ".keys.parquet")
 
 

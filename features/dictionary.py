@@ -140,6 +140,8 @@ FEATURES: tuple[Feature, ...] = (
       "No homelessness duty here before", "flag", absent="Owed a homelessness duty here before"),
 )
 BY_NAME = {f.name: f for f in FEATURES}
+# How far past the as-of date each label looks: the gap a temporal split must leave (models/splits.py).
+LABEL_WINDOW_MONTHS = {"homelessness": 6, "fuel_poverty": 3}
 LABELS = {
     "label_homelessness": "Owed a homelessness prevention or relief duty at this address in the 6 months from "
                           "the as-of date (null where the 6 months are not yet observed)",

@@ -3,7 +3,8 @@
 A household is one occupancy of a property: the UPRN plus the date its council tax liability began.
 Its key is a keyed hash (HMAC-SHA256) of that pair under the council's secret, so the same secret gives
 the same keys on every run, and nobody without the secret can recompute a key from a known address.
-Only `serving` holds the map from key back to UPRN, for authorised users.
+Only the application (the `upstream` command line, and `serving` for authorised users) maps a key back to
+a UPRN; modelling code never does.
 
 Rotation: set a new UPSTREAM_SECRET and rebuild features; every key changes, so `serving` re-keys its
 recorded actions through its key map (old key -> UPRN + occupancy start -> new key) in the same release.

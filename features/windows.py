@@ -9,6 +9,8 @@ from __future__ import annotations
 import ibis
 from ibis import _
 
+from features.dictionary import LABEL_WINDOW_MONTHS
+
 TENANT_PAYMENTS = ["direct_debit", "card", "bank_transfer", "cash"]
 CT_PAYMENTS = ["payment", "direct_debit"]
 DAYS_PER_MONTH = 30.44
@@ -212,9 +214,10 @@ def labels(s, t: dict):
     """Outcomes after the as-of date (labels only, never features); null where not yet observable."""
     cases, fp = t["cases"], t["assessments"]
     h = s.join(cases, [s.uprn == cases.uprn, cases.approach_date >= s.as_of,
-                       cases.approach_date < s.as_of + months(6)])
+                       cases.approach_date < s.as_of + months(LABEL_WINDOW_MONTHS["homelessness"])])
     homeless = h.group_by(["household_key", "as_of"]).aggregate(duty=h.count())
-    a = s.join(fp, [s.uprn == fp.uprn, fp.assessment_date >= s.as_of, fp.assessment_date < s.as_of + months(3)])
+    a = s.join(fp, [s.uprn == fp.uprn, fp.assessment_date >= s.as_of,
+                    fp.assessment_date < s.as_of + months(LABEL_WINDOW_MONTHS["fuel_poverty"])])
     a = a.select("household_key", "as_of", "assessment_date", "fuel_poor")
     window = ibis.window(group_by=[a.household_key, a.as_of], order_by=a.assessment_date)
     first = a.mutate(_rank=ibis.row_number().over(window)).filter(_._rank == 0)

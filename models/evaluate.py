@@ -37,7 +37,8 @@ def evaluate_version(matrix_path: Path, target: str, version: str | None, finger
     if oracle is not None:
         scored["oracle"] = scored["oracle_rank"] = oracle(scored[["household_key", "as_of"]])
         known = scored[scored["oracle"].notna()]
-        rows.append({"scorer": "oracle", **metrics.evaluate(known, exp.label, k, "oracle_rank", "oracle")})
+        if not known.empty:
+            rows.append({"scorer": "oracle", **metrics.evaluate(known, exp.label, k, "oracle_rank", "oracle")})
     table = pd.DataFrame(rows)
     with tracking.start_run(exp.name, f"evaluate {name} v{version}"):
         mlflow.set_tags({"upstream.kind": "evaluation", "upstream.target": target,

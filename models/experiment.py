@@ -12,13 +12,11 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from features.dictionary import FEATURES
+from features.dictionary import FEATURES, LABEL_WINDOW_MONTHS
 
 TARGETS = ("homelessness", "fuel_poverty")
 REGISTERED_NAMES = {"homelessness": "homelessness-risk", "fuel_poverty": "fuel-poverty-risk"}
 FEATURE_GROUPS = sorted({f.group for f in FEATURES})
-# The label looks this far past the as-of date (features/windows.labels): the gap a split must leave.
-LABEL_WINDOW_MONTHS = {"homelessness": 6, "fuel_poverty": 3}
 
 
 class Strict(BaseModel):
@@ -38,14 +36,15 @@ class Experiment(Strict):
     label_window_months: int | None = Field(None, description="Default: the label's own window")
     as_of_start: dt.date | None = Field(None, description="Earliest as-of date used; default all")
     as_of_end: dt.date | None = Field(None, description="Latest as-of date used; default all")
-    feature_groups: list[str] = Field(default_factory=lambda: list(FEATURE_GROUPS))
+    feature_groups: list[str] = Field(default_factory=lambda: list(FEATURE_GROUPS), min_length=1)
     capacity: int = Field(250, ge=1, description="Households caseworkers can reach per month")
     splits: Splits = Splits()
     calibration: Literal["isotonic", "platt"] = "isotonic"
     negative_sample: float = Field(0.3, gt=0, le=1, description="Share of negatives kept for training")
     seed: int = 7
     model: dict = Field(default_factory=dict, description="LightGBM parameters shared by every candidate")
-    search: list[dict] = Field(default_factory=lambda: [{}], description="Candidates tried on the latest split")
+    search: list[dict] = Field(default_factory=lambda: [{}], min_length=1,
+                               description="Candidates tried on the latest split")
 
     @field_validator("feature_groups")
     @classmethod

@@ -18,7 +18,7 @@ LABELS = {"model": "LightGBM (calibrated)", "rule": "Current rule", "logistic": 
 
 
 def _scorers(scored: pd.DataFrame) -> list[str]:
-    return [s for s in COLOURS if f"{s}_rank" in scored]
+    return [s for s in COLOURS if f"{s}_rank" in scored and scored[f"{s}_rank"].notna().any()]
 
 
 def _known(scored: pd.DataFrame, scorer: str) -> pd.DataFrame:
@@ -53,7 +53,7 @@ def calibration(scored: pd.DataFrame, label: str) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(5.5, 5))
     top = 0.0
     for s in ("model", "logistic", "oracle"):
-        if s not in scored:
+        if s not in scored or scored[s].isna().all():
             continue
         f = scored[scored[s].notna()]
         curve = metrics.calibration_curve(f[label].to_numpy(), f[s].to_numpy())

@@ -1,9 +1,9 @@
 """Score every household resident at an as-of date with a registered model version.
 
-Output contract: `uprn, as_of, target, score` (calibrated probability), `rank` (1 = highest risk, ordered by
-the booster's raw score so no ties are broken at random), `reasons` (filled by the ethics issue's
-explanations: what moved the score most, in plain English) and `model_version`. This is the only place a pseudonymous key is mapped
-back to a UPRN, from the key map written beside the matrix.
+Rows are keyed by the household pseudonym: `household_key, as_of, target, score` (calibrated probability),
+`rank` (1 = highest risk, ordered by the booster's raw score so no ties are broken at random), `reasons`
+(what moved the score most, in plain English, from the ethics layer) and `model_version`. Modelling code
+never maps a key back to a UPRN: the application does (`upstream score` writes `uprn` in its place).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pyarrow.dataset as ds
 
 from models.learner import RiskModel
 
-COLUMNS = ["uprn", "as_of", "target", "score", "rank", "reasons", "model_version"]
+COLUMNS = ["household_key", "as_of", "target", "score", "rank", "reasons", "model_version"]
 
 
 def rows_at(matrix: Path, as_of: pd.Timestamp, features: list[str]) -> pd.DataFrame:
@@ -24,16 +24,14 @@ def rows_at(matrix: Path, as_of: pd.Timestamp, features: list[str]) -> pd.DataFr
     return table.to_pandas()
 
 
-def score(model: RiskModel, rows: pd.DataFrame, key_map: pd.DataFrame, version: str,
-          reasons: list[list[str]] | None = None) -> pd.DataFrame:
+def score(model: RiskModel, rows: pd.DataFrame, version: str, reasons: list[list[str]] | None = None) -> pd.DataFrame:
     """The risk list; REASONS, when given, are each row's plain-English reasons (the ethics layer writes them)."""
     if rows.empty:
         raise ValueError("no households are resident at that as-of date in the feature matrix")
     x = model.matrix(rows)
     raw = model.raw(x)
-    uprns = key_map.drop_duplicates("household_key").set_index("household_key")["uprn"]
     out = pd.DataFrame({
-        "uprn": uprns.reindex(rows["household_key"]).to_numpy(dtype="float64").astype("int64"),
+        "household_key": rows["household_key"].to_numpy(),
         "as_of": rows["as_of"].to_numpy(),
         "target": model.target,
         "score": model.calibrator(raw),

@@ -60,7 +60,8 @@ def rolling_splits(labelled: list[pd.Timestamp], window: int, count: int, calibr
 
 
 def production_split(labelled: list[pd.Timestamp], window: int, calibration_months: int) -> Split:
-    """The registered model: deployed the month after the latest labelled month, fitted on all it may use."""
+    """The registered model, fitted on all it may use: calibrated on the latest labelled months, so first
+    usable `window` months after the latest labelled as-of date (the month after the extract)."""
     dates = sorted(pd.Timestamp(d) for d in labelled)
     deploy = dates[-1] + pd.DateOffset(months=window)
     return plan_split(dates, deploy, window, calibration_months, 0, "production")

@@ -86,6 +86,8 @@ def _split_metrics(exp: Experiment, split: Split, scored: pd.DataFrame, share: p
         frame = scored
         if scorer == "oracle":  # the oracle is measured where the truth knows the household
             frame = scored[scored["oracle"].notna()]
+            if frame.empty:
+                continue
         probability = None if scorer == "rule" else scorer
         rows.append({"split": split.name, "scorer": scorer, **split.describe(),
                      **metrics.evaluate(frame, exp.label, k, f"{scorer}_rank", probability)})

@@ -354,7 +354,7 @@ def score(
     tracking.configure()
     name = REGISTERED_NAMES[exp.target]
     version = tracking.resolve_version(name, model_version)
-    if model_version is None:  # the caseworkers' list: only an approved champion
+    if model_version in (None, tracking.CHAMPION):  # the caseworkers' list: only an approved champion
         from ethics.approval import NotServable, servable
 
         try:
@@ -373,11 +373,21 @@ def score(
         progress.update(task, description=f"Scoring and explaining with {name} version {version}")
         rows = scoring.rows_at(matrix, date, model.features)
         reasons = sentences(explain_reasons(model, rows)) if len(rows) else None
-        scored = scoring.score(model, rows, pd.read_parquet(key_map_path(matrix), columns=["household_key", "uprn"]),
-                               version, reasons)
+        scored = _identified(scoring.score(model, rows, version, reasons), key_map_path(matrix))
     scoring.write(scored, out_file)
     console.print(f"Scored {len(scored):,} households at {date:%Y-%m-%d} with {name} version {version}; "
                   f"wrote {out_file}")
+
+
+def _identified(scored, key_map: Path):
+    """The risk list as a council acts on it: the pseudonym replaced by the property's UPRN. Only the
+    application does this, never the modelling code."""
+    import pandas as pd
+
+    uprns = pd.read_parquet(key_map, columns=["household_key", "uprn"]).drop_duplicates("household_key")
+    uprns = uprns.set_index("household_key")["uprn"]
+    identified = scored.assign(household_key=uprns.reindex(scored["household_key"]).to_numpy(dtype="float64"))
+    return identified.rename(columns={"household_key": "uprn"}).astype({"uprn": "int64"})
 
 
 @app.command()
@@ -399,7 +409,7 @@ def evaluate(
         matrix = _matrix_for(data, features_file, lambda m: progress.update(task, description=m))
         progress.update(task, description="Evaluating")
         version, table = evaluate_version(matrix, exp.target, model_version, extracts_fingerprint(data),
-                                          _oracle_for(data, exp.target, matrix), exp.capacity)
+                                          _oracle_for(data, exp.target, matrix))  # at the version's own capacity
     _metrics_view(f"{exp.target} version {version} on later months", table, exp.capacity)
 
 
@@ -412,7 +422,7 @@ def report(
     out_dir: Path = typer.Option(..., "--out", help="Folder for fairness.json and predictions.parquet."),
     features_file: Path = typer.Option(None, "--features", help="The matrix the version was trained on."),
 ):
-    """Fairness report for a registered version on its held-out test windows, at caseworker capacity."""
+    """Fairness report at caseworker capacity, on the held-out test windows of a version's validation."""
     import pandas as pd
     from mlflow import MlflowClient
 
@@ -445,14 +455,14 @@ def report(
             view.add_row(g["attribute"], g["group"], "<10", "", "", "", "suppressed")
             continue
         ci = g["tpr_ci"]
-        view.add_row(g["attribute"], g["group"] + (" (reference)" if g["reference"] else ""), f"{g['n']:,}",
+        view.add_row(g["attribute"], g["group"] + (" (reference)" if g["reference"] else ""), f"{g['households']:,}",
                      "" if g["tpr"] is None else f"{g['tpr']:.3f}",
                      "" if None in ci else f"{ci[0]:.3f}-{ci[1]:.3f}",
                      "" if g["tpr_ratio"] is None else f"{g['tpr_ratio']:.2f}",
                      ("[red]" if g["verdict"] == "disparity" else "") + g["verdict"])
     out.print(view)
-    console.print(f"Wrote {out_dir / 'fairness.json'} and {out_dir / 'predictions.parquet'}; logged to the "
-                  f"version's MLflow run under report/")
+    console.print(f"Wrote {out_dir / 'fairness.json'} and {out_dir / 'predictions.parquet'}; logged the numbers "
+                  "and the twin's SHA-256 (not the twin: it holds pseudonyms) to the version's MLflow run")
 
 
 @app.command()

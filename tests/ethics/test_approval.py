@@ -101,9 +101,10 @@ def test_a_report_changed_after_approval_is_refused_and_not_scored(trained, regi
         MlflowClient().log_artifact(run_id, str(forged), "report")
     with pytest.raises(NotServable, match="report has changed since it was approved"):
         servable(NAME, version)
-    result = runner.invoke(app, ["score", *common, "--target", "homelessness", "--as-of", "2025-06-01",
-                                 "--out", str(tmp_path / "risk.parquet")])
-    assert result.exit_code == 1 and "changed since it was approved" in said(result)
+    for named in ([], ["--model-version", "champion"]):  # naming the champion is no way round the gate
+        result = runner.invoke(app, ["score", *common, "--target", "homelessness", "--as-of", "2025-06-01",
+                                     "--out", str(tmp_path / "risk.parquet"), *named])
+        assert result.exit_code == 1 and "changed since it was approved" in said(result)
 
 
 def test_a_rejected_champion_stops_being_the_champion(trained):

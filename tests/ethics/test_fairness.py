@@ -17,17 +17,27 @@ def held_out(n_per_group: dict, seed: int = 0) -> pd.DataFrame:
         parts.append(pd.DataFrame({"group": group, "label": (rng.random(n) < 0.1).astype(int),
                                    "rank_score": rng.random(n)}))
     frame = pd.concat(parts, ignore_index=True)
+    frame["household_key"] = [f"k{i}" for i in range(len(frame))]
     frame["score"] = frame["rank_score"]
     frame["as_of"] = pd.Timestamp("2025-01-01")
     frame["capacity_rows"] = 50
     return frame
 
 
+def test_a_group_is_suppressed_by_its_households_not_its_household_months():
+    frame = held_out({"A": 400, "B": 36})
+    b = frame["group"] == "B"
+    frame.loc[b, "household_key"] = [f"b{i % 4}" for i in range(b.sum())]  # 4 households over 9 months
+    frame.loc[b, "as_of"] = [pd.Timestamp("2025-01-01") + pd.DateOffset(months=i // 4) for i in range(b.sum())]
+    by = {g["group"]: g for g in fairness(frame, ["group"], capacity=50)["groups"]}
+    assert by["B"]["suppressed"] and by["B"]["n"] is None
+
+
 def test_small_groups_are_suppressed_and_the_reference_is_the_largest_recorded_group():
     frame = held_out({"A": 400, "B": 300, "Not recorded": 900, "C": 7})
     report = fairness(frame, ["group"], capacity=50)
     by = {g["group"]: g for g in report["groups"]}
-    assert by["C"] == {"attribute": "group", "group": "C", "n": None, "suppressed": True}
+    assert by["C"] == {"attribute": "group", "group": "C", "n": None, "households": None, "suppressed": True}
     assert report["reference_groups"] == {"group": "A"} and by["A"]["reference"]
     assert by["B"]["tpr_ratio"] == pytest.approx(by["B"]["tpr"] / by["A"]["tpr"])
 
@@ -69,8 +79,9 @@ def test_the_report_recomputes_from_its_twin_without_fairlearn(model_borough, mo
     for g in numbers["groups"]:
         rows = twin[twin[g["attribute"]] == g["group"]]
         if g["suppressed"]:
-            assert len(rows) < 10
+            assert rows["household_key"].nunique() < 10  # fewer than 10 households, however many months
             continue
+        assert g["households"] == rows["household_key"].nunique()
         y, s = rows["label"] == 1, rows["selected"]
         assert g["n"] == len(rows)
         assert g["selection_rate"] == pytest.approx(s.mean())
@@ -84,3 +95,17 @@ def test_the_report_recomputes_from_its_twin_without_fairlearn(model_borough, mo
     assert checked >= 20
     ethnicity = {g["group"] for g in numbers["groups"] if g["attribute"] == "ethnicity"}
     assert {"White", "Black", "Asian", "Not recorded"} <= ethnicity
+
+    # MLflow holds the numbers and the twin's fingerprint, never the twin (pseudonyms with ethnicity, disability)
+    import hashlib
+
+    from mlflow import MlflowClient
+
+    from models import tracking
+
+    tracking.configure()
+    run_id = MlflowClient().get_model_version("homelessness-risk", "1").run_id
+    logged = {a.path for a in MlflowClient().list_artifacts(run_id, "report")}
+    assert logged == {"report/fairness.json", "report/predictions.sha256"}
+    digest = (tmp_path / "r" / "predictions.sha256").read_text().split()[0]
+    assert digest == hashlib.sha256((tmp_path / "r" / "predictions.parquet").read_bytes()).hexdigest()

@@ -69,6 +69,10 @@ def test_an_experiment_with_a_typo_or_a_leaky_window_is_refused(model_borough, t
     leaky.write_text("name: x\ntarget: homelessness\nlabel_window_months: 3\n")
     result = runner.invoke(app, ["train", "--data", str(model_borough), "--experiment", str(leaky)])
     assert result.exit_code == 1 and "overlap the test months" in said(result)
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("name: x\ntarget: homelessness\nsearch: []\n")
+    result = runner.invoke(app, ["train", "--data", str(model_borough), "--experiment", str(empty)])
+    assert result.exit_code == 1 and "search" in said(result) and "Traceback" not in result.output
 
 
 def test_mlflow_run_trains_into_the_projects_store(model_borough, quick_experiment, tmp_path):
