@@ -22,6 +22,7 @@ from fairlearn.metrics import (MetricFrame, false_negative_rate, false_positive_
 from sklearn.metrics import precision_score, roc_auc_score
 
 from features.equality import NOT_RECORDED
+from models.metrics import top_k
 
 MIN_GROUP = 10
 FAIR_RANGE = (0.8, 1.25)
@@ -40,9 +41,9 @@ def tenure(frame: pd.DataFrame) -> pd.Series:
 
 
 def selected_at_capacity(frame: pd.DataFrame) -> np.ndarray:
-    """Each month's top `capacity_rows` by the model's ranking score."""
-    rank = frame.groupby("as_of")["rank_score"].rank(method="first", ascending=False)
-    return (rank <= frame["capacity_rows"]).to_numpy()
+    """Each month's top `capacity_rows` by the model's ranking score, as the model's metrics choose them."""
+    chosen = top_k(frame, "rank_score", frame.groupby("as_of")["capacity_rows"].first())
+    return frame.index.isin(chosen.index)
 
 
 def _precision(y_true, y_pred, sample_weight=None):

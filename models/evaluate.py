@@ -8,10 +8,10 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from models import baselines, metrics, tracking
+from models import metrics, tracking
 from models.experiment import REGISTERED_NAMES, Experiment
-from models.pipeline import read_matrix
-from models.train import Oracle
+from models.pipeline import SUMMARY_METRICS, read_matrix
+from models.train import Oracle, score_test, scorer_metrics
 
 
 def evaluate_version(matrix_path: Path, target: str, version: str | None, fingerprint: str,
@@ -27,26 +27,15 @@ def evaluate_version(matrix_path: Path, target: str, version: str | None, finger
     if test.empty:
         raise ValueError(f"{name} version {version} was fitted on labels up to {first:%Y-%m}: these extracts have no "
                          "labelled months after that yet; evaluate it on a later extract")
-    scored = test[["household_key", "as_of", exp.label]].copy()
-    scored["model_rank"] = model.raw(model.matrix(test))
-    scored["model"] = model.calibrator(scored["model_rank"].to_numpy())
-    scored["rule_rank"] = baselines.rule_flag(test, target)
     k = metrics.capacity_by_month(metrics.labelled_share(test, residents), exp.capacity)
-    rows = [{"scorer": "model", **metrics.evaluate(scored, exp.label, k, "model_rank", "model")},
-            {"scorer": "rule", **metrics.evaluate(scored, exp.label, k, "rule_rank")}]
-    if oracle is not None:
-        scored["oracle"] = scored["oracle_rank"] = oracle(scored[["household_key", "as_of"]])
-        known = scored[scored["oracle"].notna()]
-        if not known.empty:
-            rows.append({"scorer": "oracle", **metrics.evaluate(known, exp.label, k, "oracle_rank", "oracle")})
+    rows = scorer_metrics(score_test(exp, model, test, oracle), exp.label, k)
     table = pd.DataFrame(rows)
     with tracking.start_run(exp.name, f"evaluate {name} v{version}"):
         mlflow.set_tags({"upstream.kind": "evaluation", "upstream.target": target,
                          "upstream.model": f"{name}/{version}", "upstream.data_fingerprint": fingerprint})
         mlflow.log_params({"model_version": version, "capacity": exp.capacity,
                            "test": f"{test['as_of'].min():%Y-%m} to {test['as_of'].max():%Y-%m}"})
-        mlflow.log_metrics({f"{r['scorer']}.{m}": float(r[m]) for r in rows for m in
-                            ("auc", "average_precision", "brier", "calibration_error", "precision_at_k", "recall_at_k")
+        mlflow.log_metrics({f"{r['scorer']}.{m}": float(r[m]) for r in rows for m in SUMMARY_METRICS
                             if pd.notna(r[m])})
         mlflow.log_text(table.to_csv(index=False), "metrics/evaluation.csv")
     return version, table

@@ -62,24 +62,27 @@ def _fit_logistic(exp: Experiment, train: pd.DataFrame, cal: pd.DataFrame):
     return lr, calibrator
 
 
-def _score_test(exp: Experiment, model: learner.RiskModel, logistic, test: pd.DataFrame,
-                oracle: Oracle | None) -> pd.DataFrame:
+def score_test(exp: Experiment, model: learner.RiskModel, test: pd.DataFrame, oracle: Oracle | None,
+               logistic=None) -> pd.DataFrame:
+    """Each scorer's ranking column (`<scorer>_rank`) and, but for the rule, its probability (`<scorer>`)."""
     out = test[["household_key", "as_of", exp.label]].copy()
     x = model.matrix(test)
     out["model_rank"] = model.raw(x)
     out["model"] = model.calibrator(out["model_rank"].to_numpy())
     out["rule_rank"] = baselines.rule_flag(test, exp.target)
-    lr, lr_cal = logistic
-    out["logistic_rank"] = lr.decision_function(test[exp.features])
-    out["logistic"] = lr_cal(out["logistic_rank"].to_numpy())
+    if logistic is not None:
+        lr, lr_cal = logistic
+        out["logistic_rank"] = lr.decision_function(test[exp.features])
+        out["logistic"] = lr_cal(out["logistic_rank"].to_numpy())
     if oracle is not None:
         out["oracle"] = oracle(out[["household_key", "as_of"]])
         out["oracle_rank"] = out["oracle"]
     return out
 
 
-def _split_metrics(exp: Experiment, split: Split, scored: pd.DataFrame, share: pd.Series) -> list[dict]:
-    rows, k = [], metrics.capacity_by_month(share, exp.capacity)
+def scorer_metrics(scored: pd.DataFrame, label: str, k) -> list[dict]:
+    """Every metric for each scorer SCORED holds, at K households a month (a number or a Series by as-of)."""
+    rows = []
     for scorer in SCORERS:
         if f"{scorer}_rank" not in scored:
             continue
@@ -89,8 +92,13 @@ def _split_metrics(exp: Experiment, split: Split, scored: pd.DataFrame, share: p
             if frame.empty:
                 continue
         probability = None if scorer == "rule" else scorer
-        rows.append({"split": split.name, "scorer": scorer, **split.describe(),
-                     **metrics.evaluate(frame, exp.label, k, f"{scorer}_rank", probability)})
+        rows.append({"scorer": scorer, **metrics.evaluate(frame, label, k, f"{scorer}_rank", probability)})
+    return rows
+
+
+def _split_metrics(exp: Experiment, split: Split, scored: pd.DataFrame, share: pd.Series) -> list[dict]:
+    k = metrics.capacity_by_month(share, exp.capacity)
+    rows = [{"split": split.name, **r, **split.describe()} for r in scorer_metrics(scored, exp.label, k)]
     by = {r["scorer"]: r for r in rows}
     if "oracle" in by:
         m, o = by["model"], by["oracle"]
@@ -128,7 +136,7 @@ def train(matrix: pd.DataFrame, exp: Experiment, oracle: Oracle | None = None,
         train_rows, cal_rows = parts(split)
         model = best if split is splits[-1] else learner.fit(
             exp.target, exp.features, train_rows, cal_rows, exp.label, params, exp.calibration, exp.seed)
-        scored = _score_test(exp, model, _fit_logistic(exp, train_rows, cal_rows), _rows(data, split.test), oracle)
+        scored = score_test(exp, model, _rows(data, split.test), oracle, _fit_logistic(exp, train_rows, cal_rows))
         rows += _split_metrics(exp, split, scored, share)
         scored_all.append(scored.assign(split=split.name))
     progress("fitting the production model")
