@@ -331,37 +331,27 @@ def train(
 @friendly_errors
 def score(
     data: Path = _data_option(),
-    target: str = typer.Option(..., help="homelessness or fuel_poverty."),
+    target: str = typer.Option(None, help="homelessness or fuel_poverty (default: both)."),
     as_of: str = typer.Option(..., "--as-of", help="First day of the month to score."),
-    out_file: Path = typer.Option(..., "--out", help="Parquet (or .csv) file: uprn, as_of, target, score, rank, "
-                                                     "reasons, model_version."),
-    model_version: str = typer.Option(None, help="N, latest or challenger (default: the approved champion)."),
+    out_file: Path = typer.Option(None, "--out", help="Parquet (or .csv) file: uprn, as_of, target, score, rank, "
+                                                      "reasons, model_version. Default: the month's risk lists go "
+                                                      "into the application database, for caseworkers."),
+    model_version: str = typer.Option(None, help="N, latest or challenger (default: the approved champion; "
+                                                 "other versions only with --out)."),
     features_file: Path = typer.Option(None, "--features", help="Matrix holding that as-of date."),
 ):
-    """Score every household resident at an as-of date."""
+    """Score every household resident at an as-of date: into the application database, or a file with --out."""
     import pandas as pd
     import pyarrow.dataset as ds
 
-    from ethics.explain import reasons as explain_reasons
-    from ethics.explain import sentences
-    from features.build import key_map_path
     from models import score as scoring
-    from models import tracking
-    from models.experiment import REGISTERED_NAMES
+    from models.experiment import TARGETS
 
-    exp = _experiment(target, None)
+    targets = [_experiment(target, None).target] if target else list(TARGETS)
     data, date = _borough(data), _month_start(as_of)
-    tracking.configure()
-    name = REGISTERED_NAMES[exp.target]
-    version = tracking.resolve_version(name, model_version)
-    if model_version in (None, tracking.CHAMPION):  # the caseworkers' list: only an approved champion
-        from ethics.approval import NotServable, servable
-
-        try:
-            servable(name, version)
-        except NotServable as exc:
-            raise UserError(f"{exc}; pass --model-version to score it for evaluation only") from None
-    model = tracking.load_model(name, version)
+    if out_file is None and model_version not in (None, "champion"):
+        raise UserError("the caseworkers' risk lists come only from the approved champion: pass --out FILE to "
+                        f"score version {model_version} for evaluation")
     with _progress() as progress:
         task = progress.add_task("Preparing features", total=None)
         matrix = _matrix_for(data, features_file, lambda m: progress.update(task, description=m))
@@ -370,13 +360,78 @@ def score(
             if features_file:
                 raise UserError(f"{features_file} holds no rows at {date:%Y-%m-%d}")
             matrix = _matrix_for(data, None, lambda m: progress.update(task, description=m), as_of=[date])
-        progress.update(task, description=f"Scoring and explaining with {name} version {version}")
-        rows = scoring.rows_at(matrix, date, model.features)
-        reasons = sentences(explain_reasons(model, rows)) if len(rows) else None
-        scored = _identified(scoring.score(model, rows, version, reasons), key_map_path(matrix))
+        note = lambda m: progress.update(task, description=m)  # noqa: E731
+        if out_file is None:
+            written = _score_into_database(matrix, date, targets, note)
+        else:
+            lists = [_scored_file_rows(matrix, date, t, model_version, note) for t in targets]
+            scored = pd.concat(lists, ignore_index=True)
+    if out_file is None:
+        console.print(f"Wrote the risk lists at {date:%Y-%m-%d} to the application database: " + "; ".join(
+            f"{name} version {version}, {rows:,} households" for name, version, rows in written))
+        return
     scoring.write(scored, out_file)
-    console.print(f"Scored {len(scored):,} households at {date:%Y-%m-%d} with {name} version {version}; "
-                  f"wrote {out_file}")
+    console.print(f"Scored {len(scored):,} households at {date:%Y-%m-%d} with " + ", ".join(
+        f"{t} version {v}" for t, v in scored[["target", "model_version"]].drop_duplicates().itertuples(index=False))
+        + f"; wrote {out_file}")
+
+
+def _gated(name: str, version: str):
+    """The caseworkers' list: only an approved champion passes."""
+    from ethics.approval import NotServable, servable
+
+    try:
+        servable(name, version)
+    except NotServable as exc:
+        raise UserError(f"{exc}; pass --model-version to score it for evaluation only") from None
+
+
+def _scored_file_rows(matrix: Path, date, target: str, model_version: str | None, note):
+    from ethics.explain import reasons as explain_reasons
+    from ethics.explain import sentences
+    from features.build import key_map_path
+    from models import score as scoring
+    from models import tracking
+    from models.experiment import REGISTERED_NAMES
+
+    tracking.configure()
+    name = REGISTERED_NAMES[target]
+    version = tracking.resolve_version(name, model_version)
+    if model_version in (None, tracking.CHAMPION):
+        _gated(name, version)
+    model = tracking.load_model(name, version)
+    note(f"Scoring and explaining with {name} version {version}")
+    rows = scoring.rows_at(matrix, date, model.features)
+    reasons = sentences(explain_reasons(model, rows)) if len(rows) else None
+    return _identified(scoring.score(model, rows, version, reasons), key_map_path(matrix))
+
+
+def _score_into_database(matrix: Path, date, targets: list[str], note) -> list[tuple[str, str, int]]:
+    """Each target's approved champion over the whole borough, written to the application database; the
+    month's earlier list from the same version is replaced in one transaction."""
+    from ethics.approval import NotServable
+    from models import tracking
+    from models.experiment import REGISTERED_NAMES
+    from serving import registry, risk_lists
+    from serving.batch import month_lists
+    from serving.database import DatabaseUnavailable
+
+    tracking.configure()
+    served = []
+    for target in targets:
+        version = tracking.resolve_version(REGISTERED_NAMES[target], tracking.CHAMPION)
+        try:
+            served.append(registry.approved(target, version))
+        except NotServable as exc:
+            raise UserError(f"{exc}; pass --model-version and --out to score it for evaluation only") from None
+    frame = month_lists(matrix, date, served, note)
+    note("Writing the risk lists to the application database")
+    try:
+        risk_lists.replace(frame)
+    except DatabaseUnavailable as exc:
+        raise UserError(str(exc)) from None
+    counts = frame.groupby(["target", "model_version"]).size()
+    return [(REGISTERED_NAMES[t], v, int(n)) for (t, v), n in counts.items()]
 
 
 def _identified(scored, key_map: Path):
@@ -492,6 +547,56 @@ def approve(
     outcome = "is now the champion" if decision == "approve" else "will not be served"
     console.print(f"{'Demo decision: ' if demo else ''}{name} version {number} {decision}d by {record.decided_by}; "
                   f"report {record.report_sha256[:12]}; it {outcome}.")
+
+
+@app.command()
+@friendly_errors
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0 to accept other machines)."),
+    port: int = typer.Option(3000, help="Port to listen on."),
+    features_file: Path = typer.Option(None, "--features", help="Feature build to look households up in "
+                                                                 "(default: the latest under $UPSTREAM_HOME)."),
+):
+    """Serve the approved models over HTTP (BentoML): /score, /explain, /models, /readyz, /metrics."""
+    import os
+    import shutil
+
+    from serving.startup import CannotStart, preflight
+    from upstream.config import project_root
+
+    if features_file is not None:
+        os.environ["UPSTREAM_FEATURES"] = str(features_file.resolve())
+    try:
+        console.print(preflight())
+    except CannotStart as exc:
+        raise UserError(f"cannot start: {exc}") from None
+    bentoml = shutil.which("bentoml", path=str(Path(sys.executable).parent)) or "bentoml"
+    console.print(f"Serving on http://{host}:{port} (API tokens: `upstream tokens create`)")
+    sys.stdout.flush()
+    os.execv(bentoml, [bentoml, "serve", "serving.service:Upstream", "--host", host, "--port", str(port),
+                       "--working-dir", str(project_root(Path(__file__).parent))])
+
+
+tokens_app = typer.Typer(help="API tokens for machine clients (stored hashed).", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
+
+
+@tokens_app.command("create")
+@friendly_errors
+def tokens_create(
+    name: str = typer.Option(..., help="Who or what uses the token (a system, a team)."),
+    role: str = typer.Option(..., help="service (score and explain) or monitor (health and model information)."),
+):
+    """Create an API token; it is printed once, as the last line, and stored only as its SHA-256."""
+    from serving import tokens
+    from serving.database import DatabaseUnavailable
+
+    try:
+        token = tokens.create(name, role)
+    except DatabaseUnavailable as exc:
+        raise UserError(str(exc)) from None
+    console.print(f"Created a {role} token for {name.strip()}. Keep it secret: it is shown only now.")
+    typer.echo(token)
 
 
 @app.command()

@@ -1,0 +1,198 @@
+"""The HTTP API (FastAPI, mounted into the BentoML service): /score, /explain, /models, behind API tokens.
+
+Every failure a client can cause is a 4xx naming the field and the reason; an unreachable database is a
+503 saying so. Routes read what they serve from `app.state.scoring`, which the service sets and swaps.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+
+import anyio
+import numpy as np
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from serving import explanations, ranking, tokens
+from serving.database import DatabaseUnavailable
+from serving.feature_build import month_number
+from serving.schemas import (
+    ByUprn, ExplainRequest, Explanation, ModelsResponse, Problem, Result, ScoreRequest, ScoreResponse)
+from serving.scoring import NotServed, Scored, Scoring
+
+log = logging.getLogger("upstream.serving")
+INLINE = 20  # households scored on the event loop; larger batches go to a worker thread
+MLFLOW_UI = os.environ.get("UPSTREAM_MLFLOW_UI", "http://127.0.0.1:5000")
+errors = {401: {"model": Problem, "description": "No API token, or an unknown one"},
+          403: {"model": Problem, "description": "The token's role may not do this"},
+          503: {"model": Problem, "description": "The database is unavailable, or no approved model is served"}}
+
+app = FastAPI(title="Upstream", version="1", description="Risk scores, reasons and explanations from approved "
+              "models. Send an API token from `upstream tokens create` as `Authorization: Bearer <token>`.",
+              docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+bearer = HTTPBearer(auto_error=False, description="An API token from `upstream tokens create`")
+
+
+def role(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:
+    if credentials is None:
+        raise HTTPException(401, "send an API token: Authorization: Bearer <token>",
+                            headers={"WWW-Authenticate": "Bearer"})
+    found = tokens.role_of(credentials.credentials)
+    if found is None:
+        raise HTTPException(401, "unknown API token", headers={"WWW-Authenticate": "Bearer"})
+    return found
+
+
+def may_score(who: str = Depends(role)) -> str:
+    if who != "service":
+        raise HTTPException(403, f"a {who} token may read health and model information only; scoring needs a "
+                                 "service token")
+    return who
+
+
+@app.exception_handler(DatabaseUnavailable)
+async def _database_down(_: Request, exc: DatabaseUnavailable):
+    return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+
+
+@app.exception_handler(NotServed)
+async def _not_served(_: Request, exc: NotServed):
+    return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "60"})
+
+
+def scoring_of(request: Request) -> Scoring:
+    scoring = getattr(request.app.state, "scoring", None)
+    if scoring is None:
+        raise HTTPException(503, "the service is still starting")
+    return scoring
+
+
+def invalid(problems: list[tuple[tuple, str, str]]):
+    """A 422 in FastAPI's own shape: where (loc), what (msg) and a machine-readable type."""
+    raise RequestValidationError([{"loc": loc, "msg": msg, "type": kind} for loc, msg, kind in problems])
+
+
+def _score(scoring: Scoring, target: str, households: list, where: tuple) -> tuple[Scored, list]:
+    """Score HOUSEHOLDS (one form or both); returns the result and the households in its order."""
+    served = scoring.served(target)
+    build, model = scoring.build, served.model
+    by_uprn = [i for i, h in enumerate(households) if isinstance(h, ByUprn)]
+    by_values = [i for i, h in enumerate(households) if not isinstance(h, ByUprn)]
+    problems = []
+    rows = np.empty(0, dtype="int64")
+    if by_uprn:
+        uprns = np.array([int(households[i].uprn) for i in by_uprn], dtype="int64")
+        months = np.array([month_number(households[i].as_of) for i in by_uprn], dtype="int64")
+        rows = build.find(uprns, months)
+        first, last = build.as_of_range
+        for i, row in zip(by_uprn, rows):
+            if row < 0:
+                problems.append(((*where, i, "uprn"), f"no household is resident at this UPRN on "
+                                 f"{households[i].as_of} in the feature build (it holds {first} to {last})",
+                                 "unknown_household"))
+    given = []
+    for i in by_values:
+        values, wanted = households[i].features, set(model.features)
+        for name in sorted(set(values) - wanted):
+            problems.append(((*where, i, "features", name), f"not a feature of {served.name} version "
+                             f"{served.version}", "unknown_feature"))
+        for name in model.features:
+            if name not in values:
+                problems.append(((*where, i, "features", name), f"required by {served.name} version "
+                                 f"{served.version} (send null when not known)", "missing"))
+            elif (name == "ward") != isinstance(values[name], str) and values[name] is not None:
+                problems.append(((*where, i, "features", name),
+                                 "must be text (the ward's name)" if name == "ward" else "must be a number",
+                                 "type_error"))
+        given.append(values)
+    if problems:
+        invalid(problems)
+    parts, order = [], []
+    if by_uprn:
+        parts.append(scoring.known(target, rows, months))
+        order += by_uprn
+    if by_values:
+        x = _values_matrix(model, given)
+        months = np.array([month_number(households[i].as_of) for i in by_values], dtype="int64")
+        parts.append(scoring.given(target, x, months))
+        order += by_values
+    return _joined(parts), [households[i] for i in order]
+
+
+def _values_matrix(model, given: list[dict]) -> np.ndarray:
+    wards = {w: float(i) for i, w in enumerate(model.wards)}
+    return np.array([[(wards.get(v, np.nan) if name == "ward" else float(v)) if v is not None else np.nan
+                      for name, v in ((n, values[n]) for n in model.features)] for values in given], dtype="float64")
+
+
+def _joined(parts: list[Scored]) -> Scored:
+    if len(parts) == 1:
+        return parts[0]
+    return Scored(parts[0].served, *(np.concatenate([getattr(p, f) for p in parts])
+                                     for f in ("x", "raw", "score", "rank", "band")))
+
+
+def _identity(household) -> dict:
+    if isinstance(household, ByUprn):
+        return {"uprn": household.uprn, "as_of": household.as_of}
+    return {"household_key": household.household_key, "as_of": household.as_of}
+
+
+def _results(scored: Scored, households: list, target: str) -> list[dict]:
+    reasons = scored.reasons()
+    return [{**_identity(h), "target": target, "score": float(scored.score[i]), "band": scored.band[i],
+             "rank": int(scored.rank[i]), "reasons": reasons[i], "model_version": scored.served.version}
+            for i, h in enumerate(households)]
+
+
+async def _run(fn, *args, inline: bool):
+    return fn(*args) if inline else await anyio.to_thread.run_sync(fn, *args)
+
+
+@app.post("/score", response_model=ScoreResponse, response_model_exclude_none=True, responses=errors,
+          summary="Score households: probability, band, rank in the borough and the top reasons")
+async def score(body: ScoreRequest, request: Request, _: str = Depends(may_score)) -> dict:
+    scoring = scoring_of(request)
+
+    def work():
+        scored, ordered = _score(scoring, body.target, body.households, ("body", "households"))
+        return {"results": _results(scored, ordered, body.target)}
+
+    return await _run(work, inline=len(body.households) <= INLINE)
+
+
+@app.post("/explain", response_model=Explanation, response_model_exclude_none=True, responses=errors,
+          summary="The full TreeSHAP breakdown of one household's score")
+async def explain(body: ExplainRequest, request: Request, _: str = Depends(may_score)) -> dict:
+    scoring = scoring_of(request)
+    scored, _ = _score(scoring, body.target, [body.household], ("body", "household"))
+    model, contrib = scored.served.model, scored.contributions()
+    full = explanations.detailed(model, scored.x, contrib, top=None)[0]
+    result = _results(scored, [body.household], body.target)[0]
+    return {**result, "raw_score": float(scored.raw[0]), "expected_value": float(contrib[0, -1]),
+            "contributions": full}
+
+
+@app.get("/models", response_model=ModelsResponse, responses={k: errors[k] for k in (401, 503)},
+         summary="The versions served, their approval and links to their fairness reports")
+def models(request: Request, _: str = Depends(role)) -> dict:
+    scoring = scoring_of(request)
+    selection, build = scoring.selection, scoring.build
+    first, last = build.as_of_range
+    return {
+        "status": "degraded" if selection.degraded else "ready",
+        "problems": selection.problems,
+        "models": [{
+            "target": s.target, "name": s.name, "version": s.version, "source": s.source,
+            "capacity": ranking.capacity_of(s.model), "features": s.model.features,
+            "approval": {k: s.approval.get(k) for k in ("decision", "decided_by", "at", "note", "report_sha256")}
+            | {"demo": bool(s.approval.get("demo"))},
+            "report": {"artifact_uri": f"runs:/{s.run_id}/report" if s.run_id else None,
+                       "mlflow_ui": f"{MLFLOW_UI}/#/models/{s.name}/versions/{s.version}"},
+        } for s in selection.models.values()],
+        "feature_build": {"as_of_first": dt.date.fromisoformat(first), "as_of_last": dt.date.fromisoformat(last),
+                          "rows": len(build)},
+    }

@@ -1,0 +1,55 @@
+"""Reasons on the serving path: the ethics layer's plain English, computed from arrays.
+
+`ethics.explain.reasons` works on DataFrames; a request scores one household in well under a millisecond,
+so here the same choice (the features that moved the raw score most, zero effects left out) is made on the
+booster's TreeSHAP array and worded by `ethics.explain.describe`. A test checks both give the same reasons.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ethics.explain import describe
+from features.dictionary import BY_NAME
+from models.learner import CATEGORICAL, RiskModel
+
+TOP = 3
+
+
+def value_of(model: RiskModel, name: str, coded: float):
+    """A feature's value as the dictionary words it: the ward's name, a number, or None when missing."""
+    if math.isnan(coded):
+        return None
+    return model.wards[int(coded)] if name in CATEGORICAL else float(coded)
+
+
+def contributions(model: RiskModel, x: np.ndarray) -> np.ndarray:
+    """Per-feature TreeSHAP contributions to the raw score, last column the expected value."""
+    return model.booster.predict(x, pred_contrib=True)
+
+
+def detailed(model: RiskModel, x: np.ndarray, contrib: np.ndarray, top: int | None = TOP) -> list[list[dict]]:
+    """For each row, the features that moved its score most (all of them when TOP is None)."""
+    effects = contrib[:, :-1]
+    order = np.argsort(-np.abs(effects), axis=1, kind="stable")
+    order = order if top is None else order[:, :top]
+    out = []
+    for i, picks in enumerate(order):
+        said = []
+        for j in picks:
+            effect = float(effects[i, j])
+            if effect == 0 and top is not None:
+                continue
+            name = model.features[j]
+            value = value_of(model, name, float(x[i, j]))
+            said.append({"feature": name, "value": value, "text": describe(BY_NAME[name], value),
+                         "direction": "raises" if effect > 0 else "lowers" if effect < 0 else "no effect",
+                         "contribution": effect})
+        out.append(said)
+    return out
+
+
+def sentences(model: RiskModel, x: np.ndarray, contrib: np.ndarray) -> list[list[str]]:
+    """The top reasons as a risk list carries them: "Rent arrears of 9.2 weeks (raises the risk)"."""
+    return [[f"{r['text']} ({r['direction']} the risk)" for r in row] for row in detailed(model, x, contrib)]

@@ -1,0 +1,77 @@
+"""The BentoML service: `bentoml serve serving.service:Upstream` (what `upstream serve` runs).
+
+On start it selects what to serve (registry.select: approved champions, else the cache), loads the latest
+feature build and ranks the latest month; with nothing approved to serve it refuses to start, saying why.
+A background thread follows the registry every $UPSTREAM_REFRESH_SECONDS (default 60). The API is a
+FastAPI app mounted at `/`; the dashboard will be mounted beside it (e.g. at `/ui`) the same way.
+BentoML adds /healthz, /livez, /readyz and /metrics; /readyz here also says "ready" or "degraded".
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+
+import bentoml
+
+from serving import registry
+from serving.api import app as api
+from serving.startup import start
+
+log = logging.getLogger("upstream.serving")
+REFRESH_SECONDS = float(os.environ.get("UPSTREAM_REFRESH_SECONDS", "60"))
+
+
+class Readiness:
+    """ASGI middleware answering /readyz: 200 with "ready" or "degraded" (and why), 503 while nothing is served."""
+
+    def __init__(self, app, scoring=lambda: getattr(api.state, "scoring", None)):
+        self.app, self.scoring = app, scoring
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"] != "/readyz":
+            return await self.app(scope, receive, send)
+        scoring = self.scoring()
+        if scoring is None or not scoring.selection.models:
+            status, body = 503, {"status": "not ready", "problems": ["no approved model is loaded"]}
+        else:
+            selection = scoring.selection
+            body = {"status": "degraded" if selection.degraded else "ready", "problems": selection.problems,
+                    "models": {t: {"version": s.version, "source": s.source} for t, s in selection.models.items()}}
+            status = 200
+        payload = json.dumps(body).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+        await send({"type": "http.response.body", "body": payload})
+
+
+@bentoml.service(name="upstream", traffic={"timeout": 120}, workers=int(os.environ.get("UPSTREAM_WORKERS", "1")))
+@bentoml.asgi_app(api, path="/")
+class Upstream:
+    """Risk scores, reasons and explanations from the ethics board's approved models."""
+
+    def __init__(self):
+        self.scoring = start()
+        api.state.scoring = self.scoring
+        self._stop = threading.Event()
+        threading.Thread(target=self._follow_registry, name="registry-refresh", daemon=True).start()
+        log.warning("Serving %s", ", ".join(f"{s.name} version {s.version} ({s.source})"
+                                            for s in self.scoring.selection.models.values()))
+
+    def __is_ready__(self) -> bool:
+        return bool(self.scoring.selection.models)
+
+    def _follow_registry(self):
+        while not self._stop.wait(REFRESH_SECONDS):
+            try:
+                self.scoring.replace_selection(registry.select(self.scoring.selection.models))
+            except Exception:  # never let a refresh take the service down: keep serving what is loaded
+                log.exception("Refreshing the served versions failed; still serving the loaded ones")
+
+    @bentoml.on_shutdown
+    def _shutdown(self):
+        self._stop.set()
+
+
+Upstream.add_asgi_middleware(Readiness)

@@ -1,0 +1,55 @@
+"""API tokens for machine clients: created once, shown once, stored only as their SHA-256.
+
+A token is 256 random bits, so its SHA-256 is as good as a slow password hash against guessing and lets
+the store be searched by it. Roles: `service` may score and explain; `monitor` may only read health and
+model information.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+import sqlalchemy as sa
+
+from serving.database import available, engine, metadata
+
+ROLES = ("service", "monitor")
+PREFIX = "upst_"  # recognisable in a leaked-secrets scan
+api_tokens = sa.Table(
+    "api_tokens", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create(name: str, role: str) -> str:
+    """A new token for NAME with ROLE; only its hash is kept, so this is the one time it is seen."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; choose from {', '.join(ROLES)}")
+    if not name.strip():
+        raise ValueError("a token needs a name saying who or what uses it (--name)")
+    token = PREFIX + secrets.token_urlsafe(32)
+    with available(), engine().begin() as db:
+        db.execute(api_tokens.insert().values(name=name.strip(), role=role, sha256=_digest(token),
+                                              created_at=dt.datetime.now(dt.timezone.utc)))
+    return token
+
+
+def role_of(token: str) -> str | None:
+    """The role a presented token carries, or None for an unknown one. Raises DatabaseUnavailable."""
+    digest = _digest(token)
+    with available(), engine().connect() as db:
+        row = db.execute(sa.select(api_tokens.c.sha256, api_tokens.c.role)
+                         .where(api_tokens.c.sha256 == digest)).first()
+    if row is None or not hmac.compare_digest(row.sha256, digest):
+        return None
+    return row.role
