@@ -99,6 +99,26 @@ def _verdict(ratio: float) -> str:
     return "within 0.8-1.25" if FAIR_RANGE[0] <= ratio <= FAIR_RANGE[1] else "disparity"
 
 
+def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a proportion: unlike the bootstrap, it does not collapse to a point when
+    a small group has no successes (0 of 5 reached is not proof of a recall of 0)."""
+    if n == 0:
+        return (np.nan, np.nan)
+    p = successes / n
+    centre, spread = p + z * z / (2 * n), z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (max(0.0, (centre - spread) / (1 + z * z / n)), min(1.0, (centre + spread) / (1 + z * z / n)))
+
+
+def _clear(row: dict, base: dict) -> bool:
+    """A disparity the data can vouch for: the group's whole recall interval (Wilson) lies outside the fair
+    range around the reference group's recall. A small group's ratio can fall outside by chance alone."""
+    low, high = row.get("tpr_wilson") or (None, None)
+    theirs = base.get("tpr")
+    if row["verdict"] != "disparity" or low is None or not theirs:
+        return False
+    return high < FAIR_RANGE[0] * theirs or low > FAIR_RANGE[1] * theirs
+
+
 def reference_group(frame: pd.DataFrame, attribute: str) -> str:
     """The largest group whose attribute was recorded (for an intersection, every part of it)."""
     recorded = frame.loc[~frame[attribute].str.lower().str.contains(NOT_RECORDED.lower()), attribute]
@@ -128,6 +148,8 @@ def attribute_rows(frame: pd.DataFrame, attribute: str, seed: int = 0) -> tuple[
             row[metric] = _clean(r[metric])
         if not positives:  # nobody in the group needed help in these months: recall is undefined, not zero
             row["tpr"] = row["fnr"] = None
+        else:
+            row["tpr_wilson"] = [_clean(b) for b in wilson(round(row["tpr"] * positives), positives)]
         for metric, bounds in ci.items():
             row[f"{metric}_ci"] = [_clean(bounds.loc[group, "low"]), _clean(bounds.loc[group, "high"])]
         rows.append(row)
@@ -139,6 +161,7 @@ def attribute_rows(frame: pd.DataFrame, attribute: str, seed: int = 0) -> tuple[
             mine, theirs = row[metric], base.get(metric)
             row[f"{metric}_ratio"] = mine / theirs if mine is not None and theirs else None
         row["verdict"] = _verdict(row["tpr_ratio"] if row["tpr_ratio"] is not None else np.nan)
+        row["clear_disparity"] = _clear(row, base)
     return rows, reference
 
 

@@ -474,14 +474,16 @@ def report(
     data: Path = _data_option(),
     target: str = typer.Option(..., help="homelessness or fuel_poverty."),
     model_version: str = typer.Option("latest", help="N, latest, challenger or champion."),
-    out_dir: Path = typer.Option(..., "--out", help="Folder for fairness.json and predictions.parquet."),
+    out_dir: Path = typer.Option(..., "--out", help="Folder for the report (HTML, PDF), fairness.json, "
+                                                    "predictions.parquet, model_card.json and atrs.json."),
     features_file: Path = typer.Option(None, "--features", help="The matrix the version was trained on."),
 ):
-    """Fairness report at caseworker capacity, on the held-out test windows of a version's validation."""
+    """The ethics board's report on a version: fairness at capacity on its held-out test windows, what drives
+    its scores, its model card and ATRS record, as HTML and PDF with machine-readable twins."""
     import pandas as pd
     from mlflow import MlflowClient
 
-    from ethics.report import report_frame, write_report
+    from ethics.report import log_report, report_frame, version_facts, write_documents, write_report
     from models import tracking
     from models.experiment import REGISTERED_NAMES
     from models.pipeline import held_out_path
@@ -495,13 +497,22 @@ def report(
     if not held_out.exists():
         raise UserError(f"no held-out predictions for {name} version {version} in {held_out.parent}: `upstream "
                         "train` writes them there (they hold household pseudonyms, so they never go to MLflow)")
-    capacity = int(tracking.load_model(name, version).info.get("capacity", exp.capacity))
+    model = tracking.load_model(name, version)
+    capacity = int(model.info.get("capacity", exp.capacity))
     with _progress() as progress:
-        task = progress.add_task("Preparing features", total=None)
+        task = progress.add_task("Preparing features", total=5)
         matrix = _matrix_for(data, features_file, lambda m: progress.update(task, description=m))
-        progress.update(task, description="Measuring fairness at capacity (with bootstrap intervals)")
-        numbers = write_report(report_frame(pd.read_parquet(held_out), matrix), capacity, exp.target, version,
-                               out_dir, MlflowClient().get_model_version(name, version).run_id)
+        progress.update(task, completed=1, description="Fairness at capacity, with bootstrap intervals and "
+                                                        "group-aware thresholds")
+        frame = report_frame(pd.read_parquet(held_out), matrix)
+        numbers = write_report(frame, capacity, exp.target, version, out_dir)
+        progress.update(task, completed=2, description="SHAP: what drives the scores")
+        facts = version_facts(name, version, model, frame, numbers, matrix)
+        progress.update(task, completed=3, description="Model card, ATRS record, HTML and PDF")
+        write_documents(facts, out_dir)
+        progress.update(task, completed=4, description="Logging the report to MLflow")
+        log_report(out_dir, MlflowClient().get_model_version(name, version).run_id)
+        progress.update(task, completed=5)
     view = RichTable(title=f"{name} version {version}: recall (true positive rate) at capacity {capacity} by group")
     for column in ("attribute", "group", "households", "recall", "95% interval", "ratio to reference", "verdict"):
         view.add_column(column, justify="left" if column in ("attribute", "group", "verdict") else "right")
@@ -516,8 +527,9 @@ def report(
                      "" if g["tpr_ratio"] is None else f"{g['tpr_ratio']:.2f}",
                      ("[red]" if g["verdict"] == "disparity" else "") + g["verdict"])
     out.print(view)
-    console.print(f"Wrote {out_dir / 'fairness.json'} and {out_dir / 'predictions.parquet'}; logged the numbers "
-                  "and the twin's SHA-256 (not the twin: it holds pseudonyms) to the version's MLflow run")
+    console.print(f"Wrote the report to {out_dir / 'report.html'} (and report.pdf), with fairness.json, "
+                  "predictions.parquet, model_card.json and atrs.json; logged all but the twin (it holds "
+                  "pseudonyms; its SHA-256 goes instead) to the version's MLflow run")
 
 
 @app.command()

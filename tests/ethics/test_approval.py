@@ -10,6 +10,7 @@ from mlflow import MlflowClient
 from typer.testing import CliRunner
 
 from ethics.approval import NotServable, approvals, decide, servable
+from ethics.report import MLFLOW_FILES
 from models import tracking
 from upstream.cli import app
 
@@ -22,23 +23,13 @@ def said(result) -> str:
 
 
 @pytest.fixture(scope="module")
-def registry(model_borough, model_matrix, tmp_path_factory):
-    """One trained challenger and its report, made once for the module."""
-    home, experiment = tmp_path_factory.mktemp("approval-home"), tmp_path_factory.mktemp("exp") / "quick.yaml"
-    experiment.write_text("name: quick-homelessness\ntarget: homelessness\ncapacity: 30\nnegative_sample: 0.5\n"
-                          "splits: {count: 1, test_months: 2, calibration_months: 2}\n"
-                          "model: {num_boost_round: 40, early_stopping_rounds: 20}\n")
-    common = ["--data", str(model_borough), "--features", str(model_matrix)]
+def registry(reported):
+    """The reported challenger's home, data options and model source."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("UPSTREAM_HOME", str(home))
-        for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
-            patch.delenv(name, raising=False)
-        assert runner.invoke(app, ["train", *common, "--experiment", str(experiment)]).exit_code == 0
-        result = runner.invoke(app, ["report", *common, "--target", "homelessness", "--out", str(home / "report")])
-        assert result.exit_code == 0, result.output
+        patch.setenv("UPSTREAM_HOME", str(reported.home))
         tracking.configure()
         source = MlflowClient().get_model_version(NAME, "1").source
-    return home, common, source
+    return reported.home, reported.common, source
 
 
 @pytest.fixture
@@ -53,7 +44,8 @@ def trained(registry, monkeypatch, tmp_path):
     if "champion" in client.get_registered_model(NAME).aliases:
         client.delete_registered_model_alias(NAME, "champion")
     with mlflow.start_run(experiment_id=tracking.experiment_id("approval-tests")) as run:
-        mlflow.log_artifacts(str(home / "report"), "report")
+        for name in MLFLOW_FILES:
+            mlflow.log_artifact(str(home / "report" / name), "report")
     version = client.create_model_version(NAME, source, run.info.run_id)
     return common, str(version.version)
 

@@ -4,10 +4,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 from ethics.fairness import fairness, selected_at_capacity
-from upstream.cli import app
 
 
 def held_out(n_per_group: dict, seed: int = 0) -> pd.DataFrame:
@@ -59,17 +57,10 @@ def test_the_verdict_follows_the_0_8_to_1_25_rule_on_recall():
     assert lo <= by["A"]["tpr"] <= hi
 
 
-def test_the_report_recomputes_from_its_twin_without_fairlearn(model_borough, model_matrix, quick_experiment,
-                                                              tmp_path):
-    runner = CliRunner()
-    common = ["--data", str(model_borough), "--features", str(model_matrix)]
-    assert runner.invoke(app, ["train", *common, "--experiment", str(quick_experiment)]).exit_code == 0
-    result = runner.invoke(app, ["report", *common, "--target", "homelessness", "--out", str(tmp_path / "r")])
-    assert result.exit_code == 0, result.output
-    numbers = json.loads((tmp_path / "r" / "fairness.json").read_text())
-    twin = pd.read_parquet(tmp_path / "r" / "predictions.parquet")
+def test_the_report_recomputes_from_its_twin_without_fairlearn(in_reported_home):
+    numbers = json.loads((in_reported_home.out / "fairness.json").read_text())
+    twin = pd.read_parquet(in_reported_home.out / "predictions.parquet")
     assert numbers["capacity"] == 30
-
     # selection: each month's top k households by score (ties aside), k scaled to the month's labelled share
     picked = twin[twin["selected"]].groupby("as_of").size()
     assert (picked > 0).all() and picked.max() <= 30
@@ -96,16 +87,19 @@ def test_the_report_recomputes_from_its_twin_without_fairlearn(model_borough, mo
     ethnicity = {g["group"] for g in numbers["groups"] if g["attribute"] == "ethnicity"}
     assert {"White", "Black", "Asian", "Not recorded"} <= ethnicity
 
-    # MLflow holds the numbers and the twin's fingerprint, never the twin (pseudonyms with ethnicity, disability)
-    import hashlib
 
-    from mlflow import MlflowClient
+def test_a_small_group_with_nobody_reached_is_a_disparity_but_not_a_clear_one():
+    frame = held_out({"A": 3000, "B": 60}, seed=3)
+    b = frame["group"] == "B"
+    frame.loc[b, "rank_score"] = 0.0  # B is never selected: recall 0 of a handful
+    by = {g["group"]: g for g in fairness(frame, ["group"], capacity=50)["groups"]}
+    assert by["B"]["tpr"] == 0 and by["B"]["verdict"] == "disparity"
+    assert by["B"]["tpr_ci"] == [0.0, 0.0]  # the bootstrap cannot see past a count of zero
+    low, high = by["B"]["tpr_wilson"]
+    assert low == 0 and high > 0.2  # the Wilson interval can
+    assert not by["B"]["clear_disparity"]
 
-    from models import tracking
-
-    tracking.configure()
-    run_id = MlflowClient().get_model_version("homelessness-risk", "1").run_id
-    logged = {a.path for a in MlflowClient().list_artifacts(run_id, "report")}
-    assert logged == {"report/fairness.json", "report/predictions.sha256"}
-    digest = (tmp_path / "r" / "predictions.sha256").read_text().split()[0]
-    assert digest == hashlib.sha256((tmp_path / "r" / "predictions.parquet").read_bytes()).hexdigest()
+    big = held_out({"A": 3000, "B": 3000}, seed=4)
+    big.loc[big["group"] == "B", "rank_score"] *= 0.5
+    by = {g["group"]: g for g in fairness(big, ["group"], capacity=100)["groups"]}
+    assert by["B"]["clear_disparity"] and by["B"]["tpr_wilson"][1] < 0.8 * by["A"]["tpr"]

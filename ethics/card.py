@@ -1,0 +1,306 @@
+"""A version's model card (Mitchell et al., 2019) and its Algorithmic Transparency Recording Standard record.
+
+Both are built from the version's own facts: its MLflow run (parameters, metrics, splits), the fairness
+and mitigation numbers, and the SHAP importance. Fixed text states policy (what the tool may never be
+used for); every number and every finding comes from the data. Fields only the council can fill (its
+senior responsible owner, its impact assessments) are marked COUNCIL, never guessed.
+
+A section is {"title", "text": [paragraphs], "facts": [[name, value]], "table": {"columns", "rows"}}, so the
+JSON twins and the rendered report carry the same content.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from features.dictionary import BY_NAME, LABELS
+
+COUNCIL = "[Council to complete]"
+
+PURPOSE = {
+    "homelessness": (
+        "Ranks the borough's households each month by the chance that they will be owed a homelessness "
+        "prevention or relief duty in the next 6 months, so that the council's prevention team can offer help "
+        "(money advice, a tenancy sustainment visit, a benefits check) before a crisis."),
+    "fuel_poverty": (
+        "Ranks the borough's households each month by the chance that an assessment would find them fuel poor "
+        "(Low Income Low Energy Efficiency), so that the council can offer energy-efficiency schemes, "
+        "grants and advice to those most likely to need them."),
+}
+LABEL_BIAS = {
+    "homelessness": (
+        "The label is a duty the council recorded, so only households that approached the council (or were "
+        "referred) are seen. Households who became homeless without approaching the council, or who approached "
+        "another borough, count as negatives: the model learns who reaches the council, not only who needs help."),
+    "fuel_poverty": (
+        "Fuel poverty is only observed for households that were assessed, a referred, non-random subset; "
+        "unassessed households carry no label. The model learns fuel poverty among those assessed, and the "
+        "scores of groups rarely referred for assessment are the least certain."),
+}
+OUT_OF_SCOPE = [
+    "Any automated decision. A person reviews every case and decides what, if anything, to offer; the score "
+    "never decides alone (UK GDPR Article 22).",
+    "Eligibility, priority need or intentionality decisions under the Housing Act 1996 Part 7; allocations.",
+    "Enforcement: rent or council tax recovery, possession proceedings, fraud investigation.",
+    "Sharing scores with landlords, creditors, the police or any other organisation.",
+    "Any borough, population or period it was not validated on without retraining and a new report.",
+]
+SCORERS = {"model": "This model", "logistic": "Logistic regression", "rule": "Council rule",
+           "oracle": "Oracle (true risks)"}
+
+
+@dataclass
+class VersionFacts:
+    """What a report knows about one registered version."""
+    name: str
+    version: str
+    target: str
+    run_id: str
+    created: str
+    params: dict
+    metrics: dict
+    splits: dict  # split name -> {"train", "calibration", "test"} month spans
+    split_metrics: pd.DataFrame  # one row per split and scorer
+    fairness: dict
+    mitigation: list[dict]
+    importance: pd.DataFrame
+    flagged_vs_rest: pd.DataFrame
+    shap_rows: int = 0
+    plots: dict[str, bytes] = field(default_factory=dict)
+
+
+def _section(title, text=(), facts=(), table=None) -> dict:
+    return {"title": title, "text": list(text), "facts": [list(f) for f in facts], "table": table}
+
+
+def _table(frame: pd.DataFrame, columns: dict[str, str], digits: int = 3) -> dict:
+    rows = []
+    for record in frame[list(columns)].to_dict("records"):
+        rows.append([("" if v != v else round(v, digits)) if isinstance(v, float) else v for v in record.values()])
+    return {"columns": list(columns.values()), "rows": rows}
+
+
+def _metric(facts: VersionFacts, key: str) -> float | None:
+    value = facts.metrics.get(key)
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _fmt(value, spec=".3f") -> str:
+    return "not measured" if value is None else format(value, spec)
+
+
+def _disparities(facts: VersionFacts, clear: bool = True) -> list[dict]:
+    return [g for g in facts.fairness["groups"]
+            if not g["suppressed"] and g.get("verdict") == "disparity" and (g.get("clear_disparity") or not clear)]
+
+
+def _disparity_sentence(g: dict) -> str:
+    side = "lower" if (g["tpr_ratio"] or 0) < 1 else "higher"
+    low, high = g["tpr_wilson"]
+    return (f"{g['attribute']} = {g['group']}: recall {_fmt(g['tpr'])} ({g['positives']:,} who needed help among "
+            f"{g['households']:,} households; 95% interval {_fmt(low)}-{_fmt(high)}), {g['tpr_ratio']:.2f} times the "
+            f"reference group's: {side}, and clearly outside 0.8-1.25.")
+
+
+def _clearest(facts: VersionFacts, most: int = 8) -> list[str]:
+    clear = sorted(_disparities(facts), key=lambda g: -g["positives"])
+    said = [_disparity_sentence(g) for g in clear[:most]]
+    if len(clear) > most:
+        said.append(f"And {len(clear) - most} more clear disparities among smaller groups: see the fairness table.")
+    return said
+
+
+def fairness_summary(facts: VersionFacts) -> str:
+    assessable = [g for g in facts.fairness["groups"] if not g["suppressed"] and g.get("tpr_ratio") is not None]
+    outside, clear = _disparities(facts, clear=False), _disparities(facts)
+    return (f"Of {len(assessable)} groups whose recall could be compared with their reference group's, "
+            f"{len(outside)} fall outside 0.8-1.25; for {len(clear)} of them the whole 95% interval of recall "
+            "(Wilson) does too. "
+            "The others are too small to tell a real difference from chance.")
+
+
+def findings(facts: VersionFacts) -> list[str]:
+    """What the numbers say that a board must weigh, each a sentence built from them."""
+    out = []
+    k = facts.fairness["capacity"]
+    model, rule, logistic = (_metric(facts, m) for m in ("precision_at_k", "rule.precision_at_k",
+                                                         "logistic.precision_at_k"))
+    if model is not None and rule:
+        out.append(f"At {k} households a month, {model:.1%} of those flagged went on to need help, "
+                   f"{model / rule:.1f} times the council rule ({rule:.1%}).")
+    if model is not None and logistic:
+        verdict = ("no better than" if model / logistic < 1.05 else "better than")
+        out.append(f"It is {verdict} a logistic regression on the same features ({logistic:.1%}, ratio "
+                   f"{model / logistic:.2f}): the simpler model is a real alternative.")
+    skill, ratio = _metric(facts, "auc_skill"), _metric(facts, "precision_ratio")
+    if skill is not None:
+        out.append(f"On this synthetic borough, whose true risks are known, it reaches {skill:.0%} of the best "
+                   f"possible AUC skill and {_fmt(ratio, '.0%')} of the best possible precision at capacity. "
+                   "Part of the gap is irreducible: the records do not carry every cause of risk.")
+    error = _metric(facts, "calibration_error")
+    if error is not None:
+        state = "well calibrated" if error <= 0.01 else "not well calibrated: recalibrate on recent months"
+        out.append(f"Calibration error {error:.3f} on the latest test months ({state}).")
+    out.append(fairness_summary(facts))
+    out += _clearest(facts)
+    costs = [(m["attribute"], m["equal_recall_at_capacity"]) for m in facts.mitigation
+             if m["equal_recall_at_capacity"]["precision_change"] is not None]
+    if costs:
+        worst = min(costs, key=lambda c: c[1]["precision_change"])
+        out.append(f"Equalising recall within an attribute at the same capacity would change precision at capacity "
+                   f"by between {worst[1]['precision_change']:+.1%} ({worst[0]}) and "
+                   f"{max(c[1]['precision_change'] for c in costs):+.1%}; see the group-aware thresholds table.")
+    return out
+
+
+def _performance_table(facts: VersionFacts) -> dict:
+    table = facts.split_metrics.copy()
+    table["scorer"] = table["scorer"].map(SCORERS).fillna(table["scorer"])
+    columns = {"split": "Test window", "scorer": "Scorer", "auc": "AUC", "average_precision": "Average precision",
+               "precision_at_k": f"Precision@{facts.fairness['capacity']}",
+               "recall_at_k": f"Recall@{facts.fairness['capacity']}", "calibration_error": "Calibration error"}
+    return _table(table[[c for c in columns if c in table]], {c: n for c, n in columns.items() if c in table})
+
+
+def _fairness_table(facts: VersionFacts) -> dict:
+    rows = []
+    for g in facts.fairness["groups"]:
+        if g["suppressed"]:
+            rows.append([g["attribute"], g["group"], "fewer than 10", "", "", "", "", "suppressed"])
+            continue
+        ci = g["tpr_ci"]
+        rows.append([g["attribute"], g["group"] + (" (reference)" if g.get("reference") else ""),
+                     f"{g['households']:,}", _fmt(g["base_rate"]), _fmt(g["selection_rate"], ".4f"),
+                     "" if g["tpr"] is None else f"{g['tpr']:.3f} ({_fmt(ci[0])}-{_fmt(ci[1])})",
+                     _fmt(g["tpr_ratio"], ".2f") if g["tpr_ratio"] is not None else "",
+                     "clear disparity" if g.get("clear_disparity") else g["verdict"]])
+    return {"columns": ["Attribute", "Group", "Households", "Base rate", "Selection rate",
+                        "Recall (95% interval)", "Recall ratio", "Verdict"], "rows": rows}
+
+
+def _mitigation_table(facts: VersionFacts) -> dict:
+    rows = []
+    for m in facts.mitigation:
+        for key, name in (("model", "The model's list"), ("equal_recall_at_capacity", "Equal recall, same capacity"),
+                          ("threshold_optimizer", "ThresholdOptimizer (TPR parity)")):
+            r = m[key]
+            rows.append([m["attribute"], name, f"{r['selected']:,}", f"{r['reached']:,}", _fmt(r["precision"]),
+                         _fmt(r["recall_ratio_min_max"], ".2f")])
+    return {"columns": ["Attribute", "Selection", "Household-months selected", "Reached who needed help",
+                        "Precision", "Lowest / highest group recall"], "rows": rows}
+
+
+def model_card(facts: VersionFacts) -> list[dict]:
+    p, k = facts.params, facts.fairness["capacity"]
+    label = f"label_{facts.target}"
+    features = [f for f in facts.importance["feature"]]
+    return [
+        _section("Model details", facts=[
+            ("Name and version", f"{facts.name} version {facts.version}"),
+            ("Registered", facts.created), ("MLflow run", facts.run_id),
+            ("Type", f"LightGBM gradient-boosted trees ({p.get('lgbm.trees')} trees of up to {p.get('lgbm.num_leaves')} "
+                     f"leaves), with {p.get('calibration')} calibration on later months"),
+            ("Features", f"{len(features)}, from the groups {str(p.get('feature_groups', '')).replace(',', ', ')}"),
+            ("Data fingerprint", p.get("data_fingerprint")), ("Licence", "MIT (Upstream, open source)"),
+            ("Owner and contact", COUNCIL)]),
+        _section("Intended use", text=[
+            PURPOSE[facts.target],
+            f"Primary users: the council's caseworkers, who can reach {k} households a month. They see each "
+            "household's score with its plain-English reasons and decide, with what they know, whether and how to "
+            "offer help. The score supports, and never replaces, their professional judgement."],
+            table={"columns": ["Out of scope"], "rows": [[u] for u in OUT_OF_SCOPE]}),
+        _section("Factors", text=[
+            "Performance is disaggregated by the equality-monitoring fields the council's extracts carry for the "
+            "lead person (sex, age band, ethnicity, disability, lone parent), by tenure as the council's records "
+            "show it, by ward, and by ethnicity and sex together. \"Not recorded\" is a group of its own. Groups of "
+            f"fewer than {facts.fairness['min_group_size']} households are suppressed."],
+            facts=[(a, r) for a, r in facts.fairness["reference_groups"].items()]),
+        _section("Metrics and thresholds", text=[
+            f"Each month the {k} highest-scoring households are flagged (the caseworkers' capacity). Precision@{k} "
+            f"asks how many of them went on to need help; recall@{k}, what share of all who needed help were "
+            "flagged. AUC and average precision judge the whole ranking; calibration error, whether a score of 0.2 "
+            "means a 1 in 5 chance.",
+            "Fairness criterion: recall (true positive rate) parity, judged by the 0.8-1.25 rule against the "
+            "largest recorded group. Prevention is assistive and capacity small, so missing those who need help is "
+            "the harm to watch (the Aequitas fairness tree)."]),
+        _section("Training and evaluation data", text=[
+            f"Label: {LABELS[label]}.",
+            f"Evaluated on {len(facts.splits) - 1} rolling temporal splits: each model is trained on months whose "
+            "labels closed before its calibration months, which close before its test months, so no test outcome "
+            "was known at training time. The registered model is refitted on every labelled month."],
+            facts=[(name, f"train {s['train']}; calibration {s['calibration']}; test {s['test']}")
+                   for name, s in facts.splits.items()] + [("Labelled household-months", f"{int(p.get('labelled_rows', 0)):,}")]),
+        _section("Quantitative analyses", text=[
+            "Performance on each test window against simple baselines and, on a synthetic borough, the oracle: a "
+            "scorer that knows each household's true risk, the best any model could do."],
+            table=_performance_table(facts)),
+        _section("Disaggregated recall at capacity", text=[
+            f"Held-out months {facts.fairness['months'][0]} to {facts.fairness['months'][-1]}, "
+            f"{facts.fairness['rows']:,} household-months; 95% intervals by bootstrap."], table=_fairness_table(facts)),
+        _section("Group-aware thresholds: what they would change and cost", text=[
+            "Fitted on the labels they are judged on, so an upper bound on what group-aware thresholds could do. "
+            "ThresholdOptimizer also chooses how many to select; equal recall keeps the caseworkers' capacity."],
+            table=_mitigation_table(facts)),
+        _section("Ethical considerations", text=[
+            LABEL_BIAS[facts.target],
+            "The data is about people in financial difficulty. Modelling data carries pseudonymous keys only; "
+            "names and addresses never reach the model, its logs or MLflow.",
+            fairness_summary(facts) + " The clear ones are listed under caveats."]),
+        _section("Caveats and recommendations", text=[*findings(facts),
+            "Monitor precision at capacity, calibration and the score distribution monthly; retrain and re-report "
+            "when they drift. Record caseworkers' disagreements with the score: they are evidence about the model."]),
+    ]
+
+
+def atrs_record(facts: VersionFacts) -> dict:
+    """ATRS: Tier 1 for the public, Tier 2 for specialists. COUNCIL marks what only the council can say."""
+    k, p = facts.fairness["capacity"], facts.params
+    precision, rule = _metric(facts, "precision_at_k"), _metric(facts, "rule.precision_at_k")
+    tier1 = [
+        ("Name", f"Upstream {facts.target.replace('_', ' ')} risk model, version {facts.version}"),
+        ("Description", PURPOSE[facts.target] + " A caseworker reviews every flagged household; the tool makes no "
+                        "decision about anyone."),
+        ("Website", COUNCIL), ("Contact email", COUNCIL), ("Organisation", COUNCIL), ("Team", COUNCIL),
+        ("Senior responsible owner", COUNCIL), ("Phase", COUNCIL + " (pre-deployment, pilot or production)"),
+        ("How to find out more or challenge a decision", COUNCIL + " (the council's complaints and appeals route)"),
+    ]
+    tier2 = [
+        _section("Owner and responsibility", facts=[
+            ("Organisation and team", COUNCIL), ("Senior responsible owner", COUNCIL),
+            ("Supplier", "None: Upstream is open-source software the council runs itself"),
+            ("Approval", "The council's ethics board approves each version after reading this report; only an "
+                         "approved version is served")]),
+        _section("Description and rationale", text=[
+            PURPOSE[facts.target],
+            f"Alternatives considered, on the same test months: the council's current rule ({p.get('rule')}) and a "
+            "logistic regression. " + " ".join(findings(facts)[:2])]),
+        _section("Decision-making process", text=[
+            f"Each month caseworkers receive the {k} highest-risk households of the borough with each one's score, "
+            "risk band and plain-English reasons. A caseworker reviews every case, decides whether and how to "
+            "offer help, records what they did and may disagree with the score, saying why.",
+            "No decision is automated (UK GDPR Article 22). Households may ask what data was used and challenge "
+            "it through the council's route below."],
+            facts=[("Scale", f"Every resident household, monthly; capacity {k} a month"),
+                   ("Training for caseworkers", COUNCIL), ("Appeals and review", COUNCIL)]),
+        _section("Technical specification and data", facts=[
+            ("Model", f"LightGBM, {p.get('lgbm.trees')} trees, {p.get('calibration')} calibration"),
+            ("Performance", f"Precision@{k} {_fmt(precision)} (council rule {_fmt(rule)}); AUC "
+                            f"{_fmt(_metric(facts, 'auc'))}; calibration error {_fmt(_metric(facts, 'calibration_error'))}"),
+            ("Data sources", "The council's rent accounts, council tax accounts and recovery, Housing Benefit, "
+                             "Council Tax Reduction and Universal Credit notifications, EPC and property records, "
+                             "and its own homelessness casework history, linked by UPRN"),
+            ("Features", ", ".join(BY_NAME[f].meaning if f in BY_NAME else f for f in facts.importance["feature"][:10])
+             + ", and others (the feature dictionary lists all)"),
+            ("Label", LABELS[f"label_{facts.target}"]),
+            ("Data sharing agreements and retention", COUNCIL),
+            ("Personal data in modelling", "Pseudonymous household keys only; the key-to-property map stays in "
+                                           "the council's application")]),
+        _section("Risks, mitigations and impact assessments", text=[
+            LABEL_BIAS[facts.target],
+            fairness_summary(facts), *_clearest(facts),
+            "Mitigations: human review of every case; reasons shown with every score; fairness measured for every "
+            "version with intervals and a group-aware-threshold comparison; the approval gate; monthly monitoring."],
+            facts=[("Data protection impact assessment", COUNCIL), ("Equality impact assessment", COUNCIL)]),
+    ]
+    return {"tier_1": [list(f) for f in tier1], "tier_2": tier2, "council_to_complete": COUNCIL}
