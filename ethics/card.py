@@ -38,6 +38,10 @@ LABEL_BIAS = {
         "unassessed households carry no label. The model learns fuel poverty among those assessed, and the "
         "scores of groups rarely referred for assessment are the least certain."),
 }
+UNRECORDED = {
+    "homelessness": "a private landlord's decision to sell, family asking someone to leave, a relationship ending",
+    "fuel_poverty": "the income of households claiming nothing, the efficiency of homes with no EPC",
+}
 OUT_OF_SCOPE = [
     "Any automated decision. A person reviews every case and decides what, if anything, to offer; the score "
     "never decides alone (UK GDPR Article 22).",
@@ -67,6 +71,7 @@ class VersionFacts:
     importance: pd.DataFrame
     flagged_vs_rest: pd.DataFrame
     shap_rows: int = 0
+    ceiling: dict | None = None  # synthetic boroughs: the perfect-records ceiling
     plots: dict[str, bytes] = field(default_factory=dict)
 
 
@@ -138,6 +143,12 @@ def findings(facts: VersionFacts) -> list[str]:
         out.append(f"On this synthetic borough, whose true risks are known, it reaches {skill:.0%} of the best "
                    f"possible AUC skill and {_fmt(ratio, '.0%')} of the best possible precision at capacity. "
                    "Part of the gap is irreducible: the records do not carry every cause of risk.")
+    if facts.ceiling:
+        c = facts.ceiling
+        out.append(f"The irreducible part, estimated: a model given perfect records of everything a council could "
+                   f"record reaches {c['auc_skill']:.0%} of the oracle's AUC skill and {c['precision_ratio']:.0%} of "
+                   f"its precision at capacity on the latest test window; the rest of the oracle's edge comes from "
+                   f"what no council system records ({UNRECORDED[facts.target]}).")
     error = _metric(facts, "calibration_error")
     if error is not None:
         state = "well calibrated" if error <= 0.01 else "not well calibrated: recalibrate on recent months"

@@ -507,7 +507,7 @@ def report(
         frame = report_frame(pd.read_parquet(held_out), matrix)
         numbers = write_report(frame, capacity, exp.target, version, out_dir)
         progress.update(task, completed=2, description="SHAP: what drives the scores")
-        facts = version_facts(name, version, model, frame, numbers, matrix)
+        facts = version_facts(name, version, model, frame, numbers, matrix, data)
         progress.update(task, completed=3, description="Model card, ATRS record, HTML and PDF")
         write_documents(facts, out_dir)
         progress.update(task, completed=4, description="Logging the report to MLflow")

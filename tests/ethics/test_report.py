@@ -108,6 +108,7 @@ def test_the_card_is_built_from_the_versions_own_numbers(in_reported_home):
     caveats = " ".join(sections["Caveats and recommendations"]["text"])
     assert f"{headline:.1%} of those flagged" in caveats
     assert "only households that approached the council" in " ".join(sections["Ethical considerations"]["text"])
+    assert "The irreducible part, estimated: a model given perfect records" in caveats  # a synthetic borough
     out_of_scope = " ".join(r[0] for r in sections["Intended use"]["table"]["rows"])
     assert "Article 22" in out_of_scope
 
