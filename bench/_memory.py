@@ -8,17 +8,18 @@ import psutil
 
 
 class PeakMemory:
-    """Samples the resident memory of this process and its children every 100 ms."""
+    """Samples the resident memory of this process and its children every 100 ms (only the children with
+    include_self=False: a step run as a subprocess, without the benchmark's own memory)."""
 
-    def __init__(self):
-        self.peak, self._stop = 0, threading.Event()
+    def __init__(self, include_self: bool = True):
+        self.peak, self.include_self, self._stop = 0, include_self, threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         me = psutil.Process()
         while not self._stop.is_set():
             total = 0
-            for p in [me, *me.children(recursive=True)]:
+            for p in [me] * self.include_self + me.children(recursive=True):
                 try:
                     total += p.memory_info().rss
                 except psutil.NoSuchProcess:

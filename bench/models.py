@@ -73,8 +73,8 @@ def target_table(target: str, metrics: pd.DataFrame, splits: dict, capacity: int
 
 
 def run_step(name: str, command: list[str], timings: dict, peaks: dict):
-    """One stage as its own process, as `make demo` runs it: wall time and peak memory (with children)."""
-    with PeakMemory() as memory:
+    """One stage as its own process, as `make demo` runs it: wall time and the peak memory of its processes."""
+    with PeakMemory(include_self=False) as memory:
         start = time.perf_counter()
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
         timings[name] = time.perf_counter() - start

@@ -9,11 +9,14 @@ from pathlib import Path
 import ibis
 
 ENGINES = ("duckdb", "spark")
+DUCKDB_MEMORY = "2.5GB"  # measured: 3GB peaked at 3.88 GB for the whole build, 2GB at 3.09 GB but 20% slower
 
 
 def connect(engine: str, work: Path):
     if engine == "duckdb":
-        return ibis.duckdb.connect(str(work / "features.duckdb"), memory_limit="3GB", threads=os.cpu_count() or 2)
+        # DuckDB spills what does not fit to the work folder; the limit keeps the whole build under 4 GB
+        memory = os.environ.get("UPSTREAM_DUCKDB_MEMORY", DUCKDB_MEMORY)
+        return ibis.duckdb.connect(str(work / "features.duckdb"), memory_limit=memory, threads=os.cpu_count() or 2)
     if engine == "spark":
         return ibis.pyspark.connect(spark_session())
     raise ValueError(f"unknown engine {engine!r}; choose duckdb or spark")
