@@ -17,6 +17,7 @@ import bentoml
 
 from serving import registry
 from serving.api import app as api
+from serving.dashboard.app import app as dashboard_app
 from serving.startup import start
 
 log = logging.getLogger("upstream.serving")
@@ -48,6 +49,7 @@ class Readiness:
 
 @bentoml.service(name="upstream", traffic={"timeout": 120}, workers=int(os.environ.get("UPSTREAM_WORKERS", "1")))
 @bentoml.asgi_app(api, path="/")
+@bentoml.asgi_app(dashboard_app, path="/ui")  # the dashboard; mounted first, so "/" does not shadow it
 class Upstream:
     """Risk scores, reasons and explanations from the ethics board's approved models."""
 

@@ -611,6 +611,35 @@ def tokens_create(
     typer.echo(token)
 
 
+users_app = typer.Typer(help="Dashboard accounts (passwords stored as argon2 hashes).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+@friendly_errors
+def users_add(
+    name: str = typer.Argument(..., help="The user name they sign in with."),
+    role: str = typer.Option(..., help="caseworker, team-manager, analyst, ethics-board or admin."),
+    ward: list[str] = typer.Option(None, "--ward", help="A ward whose households they see (repeat for more); "
+                                                        "caseworkers and team managers need at least one."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
+):
+    """Add a dashboard account; the password is read from standard input, never the command line."""
+    from serving.dashboard import accounts
+    from serving.database import DatabaseUnavailable
+
+    if not password_stdin:
+        raise UserError("pass --password-stdin and send the password on standard input (a command line is "
+                        "visible to other users and kept in shell history)")
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        user = accounts.add(name, role, password, ward or [])
+    except DatabaseUnavailable as exc:
+        raise UserError(str(exc)) from None
+    wards = f" in {', '.join(user.wards)}" if user.wards else ""
+    console.print(f"Added {user.name}, {user.role}{wards}.")
+
+
 @app.command()
 def docs(folder: Path = typer.Option(Path("docs"), help="Where to write the generated documentation.")):
     """Write the generated docs: data contract, feature dictionary (Markdown and JSON)."""

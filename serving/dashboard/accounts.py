@@ -1,0 +1,146 @@
+"""Local accounts: argon2 password hashes, lockout after repeated failures, and a session version that
+signing out bumps, so a copied session cookie stops working the moment its owner signs out.
+
+Single sign-on (OIDC) is a configuration option documented in serving/README.md; these accounts are the
+default and the break-glass route.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from serving.dashboard.access import normalised_role
+from serving.dashboard.store import available, engine, metadata
+
+MAX_FAILURES = int(os.environ.get("UPSTREAM_LOCKOUT_FAILURES", "5"))
+LOCKOUT = dt.timedelta(minutes=float(os.environ.get("UPSTREAM_LOCKOUT_MINUTES", "15")))
+MIN_PASSWORD = 10
+hasher = PasswordHasher()
+_DUMMY = hasher.hash("not a password anyone has")  # unknown names take as long as wrong passwords
+
+users = sa.Table(
+    "dashboard_users", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("wards", sa.JSON, nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("failed_attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("locked_until", sa.DateTime(timezone=True)),
+    sa.Column("session_version", sa.Integer, nullable=False, default=1),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_sign_in", sa.DateTime(timezone=True)),
+)
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    name: str
+    role: str
+    wards: tuple[str, ...]
+    session_version: int
+
+
+class Refused(Exception):
+    """Sign-in refused; the message never says whether the name exists."""
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _aware(moment: dt.datetime | None) -> dt.datetime | None:
+    return moment.replace(tzinfo=dt.timezone.utc) if moment is not None and moment.tzinfo is None else moment
+
+
+def _user(row) -> User:
+    return User(row.id, row.name, row.role, tuple(row.wards or ()), row.session_version)
+
+
+def add(name: str, role: str, password: str, wards: list[str] | None = None) -> User:
+    """A new account; caseworkers and team managers need at least one ward to see any household."""
+    name, role = name.strip(), normalised_role(role)
+    wards = sorted({w.strip() for w in wards or () if w.strip()})
+    if not name:
+        raise ValueError("a user needs a name")
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"the password must be at least {MIN_PASSWORD} characters")
+    if role in ("caseworker", "team-manager") and not wards:
+        raise ValueError(f"a {role} needs at least one --ward to see households in")
+    with available(), engine().begin() as db:
+        if db.execute(sa.select(users.c.id).where(users.c.name == name)).first():
+            raise ValueError(f"there is already a user called {name!r}")
+        new_id = db.execute(users.insert().values(
+            name=name, role=role, wards=wards, password_hash=hasher.hash(password), failed_attempts=0,
+            session_version=1, created_at=_now())).inserted_primary_key[0]
+    return User(new_id, name, role, tuple(wards), 1)
+
+
+def authenticate(name: str, password: str) -> User:
+    """The user if NAME and PASSWORD match and the account is not locked; Refused otherwise. Each failure
+    counts; the MAX_FAILURES-th locks the account for LOCKOUT."""
+    refusal = None
+    with available(), engine().begin() as db:  # the failure is committed before Refused is raised
+        row = db.execute(users.select().where(users.c.name == name.strip())).first()
+        if row is None:
+            _verify(_DUMMY, password)
+            refusal = "unknown"
+        elif (locked_until := _aware(row.locked_until)) and locked_until > _now():
+            refusal = "locked"
+        elif not _verify(row.password_hash, password):
+            failures = row.failed_attempts + 1
+            values = {"failed_attempts": failures}
+            if failures >= MAX_FAILURES:
+                values = {"failed_attempts": 0, "locked_until": _now() + LOCKOUT}
+            db.execute(users.update().where(users.c.id == row.id).values(**values))
+            refusal = "locked now" if "locked_until" in values else "wrong password"
+        else:
+            db.execute(users.update().where(users.c.id == row.id).values(
+                failed_attempts=0, locked_until=None, last_sign_in=_now()))
+    if refusal:
+        raise Refused(refusal)
+    return _user(row)
+
+
+def _verify(stored: str, password: str) -> bool:
+    try:
+        return hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def by_id(user_id: int) -> User | None:
+    with available(), engine().connect() as db:
+        row = db.execute(users.select().where(users.c.id == user_id)).first()
+    return _user(row) if row else None
+
+
+def sign_out_everywhere(user_id: int) -> None:
+    with available(), engine().begin() as db:
+        db.execute(users.update().where(users.c.id == user_id).values(session_version=users.c.session_version + 1))
+
+
+def unlock(user_id: int) -> None:
+    with available(), engine().begin() as db:
+        db.execute(users.update().where(users.c.id == user_id).values(failed_attempts=0, locked_until=None))
+
+
+def everyone() -> list[dict]:
+    """Every account for the admin page (never the hash)."""
+    with available(), engine().connect() as db:
+        rows = db.execute(sa.select(users.c.id, users.c.name, users.c.role, users.c.wards, users.c.failed_attempts,
+                                    users.c.locked_until, users.c.created_at, users.c.last_sign_in)
+                          .order_by(users.c.role, users.c.name)).mappings().all()
+    now = _now()
+    return [{**row, "locked": bool(row["locked_until"] and _aware(row["locked_until"]) > now)} for row in rows]
+
+
+def team_of(user: User) -> list[dict]:
+    """The people sharing any of USER's wards (a team manager's team)."""
+    return [u for u in everyone() if u["role"] in ("caseworker", "team-manager") and set(u["wards"] or ()) & set(user.wards)]

@@ -1,0 +1,108 @@
+"""Audit rows for every household view, list export and recorded action; the log cannot be rewritten; actions
+land in the timeline; disagreeing needs a reason."""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+import sqlalchemy as sa
+
+
+def test_viewing_a_household_asks_why_then_writes_who_when_which_what_and_purpose(as_role, in_world):
+    from serving.dashboard import audit
+
+    browser = as_role("caseworker")
+    ask = browser.get(f"/households/{in_world.own}")
+    assert ask.status_code == 200 and "Why are you opening this household?" in ask.text
+    assert not audit.search(what="viewed household", household=in_world.own, who="caseworker-one")
+    page = browser.get(f"/households/{in_world.own}?purpose=referral")
+    assert page.status_code == 200 and f"UPRN {in_world.own_uprn}" in page.text
+    row = audit.search(what="viewed household", household=in_world.own, who="caseworker-one")[0]
+    assert row["role"] == "caseworker" and row["purpose"] == "Preparing or checking a referral" and row["at"]
+    assert str(in_world.own_uprn) not in " ".join(str(v) for v in row.values())
+
+
+def test_the_household_page_says_what_the_scores_mean_and_that_they_support_judgement(as_role, in_world):
+    page = as_role("caseworker").get(f"/households/{in_world.own}?purpose=priority-list").text
+    assert "The score supports, and never replaces, your professional judgement" in page
+    assert "Homelessness" in page and "Fuel poverty" in page
+    assert "in 100 households with records like these" in page
+    assert "<svg class=\"app-trend\"" in page and page.count("<polyline") == 2  # a line per target
+    for month in in_world.months:
+        assert month.strftime("%B %Y") in page  # the trend table holds every scored month
+    assert "Main reasons" in page and "Key facts" in page
+
+
+def test_exporting_the_list_needs_a_purpose_and_is_audited(as_role, in_world):
+    from serving.dashboard import audit
+
+    browser = as_role("caseworker")
+    refused = browser.post("/list/export", {"target": "homelessness", "band": "very_high"})
+    assert refused.status_code == 400 and "Choose why you need a copy" in refused.text
+    browser.get("/list")
+    response = browser.post("/list/export", {"target": "homelessness", "band": "very_high", "purpose": "team-meeting"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert rows and {r["band"] for r in rows} == {"very_high"}
+    row = audit.search(what="exported list", who="caseworker-one")[0]
+    assert row["purpose"] == "A team allocation meeting" and f"{len(rows)} rows" in row["detail"]
+
+
+def test_a_recorded_action_is_audited_and_appears_in_the_timeline(as_role, in_world):
+    from serving.dashboard import actions, audit
+
+    browser = as_role("caseworker")
+    browser.get(f"/households/{in_world.own}?purpose=priority-list")
+    response = browser.post(f"/households/{in_world.own}/actions", {
+        "target": "fuel_poverty", "kind": "referred", "referred_to": "fuel-poverty-scheme", "agrees": "no",
+        "disagreement": "The boiler was replaced last month", "note": "Agreed to a home energy visit"})
+    assert response.status_code == 303
+    page = browser.get(response.headers["location"]).text
+    assert "Referred: Fuel-poverty scheme" in page and "The boiler was replaced last month" in page
+    assert actions.timeline(in_world.own)[0]["disagrees"] is True
+    assert audit.search(what="recorded action", household=in_world.own, who="caseworker-one")
+    assert any(o["disagreements"] for o in actions.summary() if o["target"] == "fuel_poverty")
+
+
+@pytest.mark.parametrize("form, error", [
+    ({"target": "homelessness", "kind": "no_action", "agrees": "yes"}, "Say why you took no action"),
+    ({"target": "homelessness", "kind": "contacted", "agrees": "no"}, "Say why you disagree with the score"),
+    ({"kind": "contacted", "agrees": "yes"}, "Choose which risk this action is about"),
+])
+def test_incomplete_actions_are_refused_with_the_reason(as_role, in_world, form, error):
+    from serving.dashboard import actions
+
+    browser = as_role("caseworker")
+    browser.get(f"/households/{in_world.own}?purpose=priority-list")
+    before = len(actions.timeline(in_world.own))
+    response = browser.post(f"/households/{in_world.own}/actions", form)
+    assert response.status_code == 400 and error in response.text and "There is a problem" in response.text
+    assert len(actions.timeline(in_world.own)) == before
+
+
+def test_the_audit_log_and_actions_cannot_be_changed_or_deleted(in_world):
+    from serving.dashboard import actions, audit
+    from serving.dashboard.store import engine
+
+    audit.record("someone", "admin", "tested")
+    for table in (audit.audit_log, actions.household_actions):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+            with engine().begin() as db:
+                db.execute(table.update().values(at=None))
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+            with engine().begin() as db:
+                db.execute(table.delete())
+
+
+def test_admins_filter_the_audit_log_and_export_it(as_role, in_world):
+    from serving.dashboard import audit
+
+    as_role("caseworker").get(f"/households/{in_world.own}?purpose=query")
+    admin = as_role("admin")
+    page = admin.get("/admin/audit?what=viewed+household&who=caseworker-one").text
+    assert "Answering a query from the household" in page and "signed in</td>" not in page
+    exported = admin.get("/admin/audit.csv?what=viewed+household")
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert rows and {r["what"] for r in rows} == {"viewed household"}
+    assert audit.search(what="exported audit log", who="admin-one")
