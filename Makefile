@@ -18,6 +18,8 @@ export MLFLOW_DISABLE_TELEMETRY := true
 BOROUGH ?= $(UPSTREAM_HOME)/borough
 LINKS ?= $(UPSTREAM_HOME)/links.parquet
 MATRIX ?= $(UPSTREAM_HOME)/features.parquet
+# The dashboard's GOV.UK and MOJ Frontend (and axe-core for its tests), from npm; reinstalled when the lock changes.
+DASHBOARD_ASSETS := serving/dashboard/node_modules/.package-lock.json
 
 .PHONY: install demo test bench docs mlflow-ui clean
 
@@ -25,8 +27,13 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
-install: $(UV)
+$(DASHBOARD_ASSETS): serving/dashboard/package-lock.json
+	npm ci --prefix serving/dashboard --no-audit --no-fund
+
+install: $(UV) $(DASHBOARD_ASSETS)
 	$(UV) sync --frozen
+	@# Debian's Chromium for the dashboard's browser tests (never `playwright install`: it downloads)
+	command -v chromium >/dev/null || apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
 
 demo: install
 	$(VENV)/bin/upstream synth --out $(BOROUGH) --report
@@ -42,6 +49,7 @@ demo: install
 	    --by "Demo ethics board" --note "DEMO ONLY: approved by make demo on synthetic data, unread" || exit 1; \
 	done
 	@echo "Runs and registered models: make mlflow-ui, then open http://127.0.0.1:5000"
+	$(VENV)/bin/python -m serving.dashboard.demo --features $(MATRIX)
 
 # MLflow's own UI over the project's store (artifacts are found through each experiment's fixed location).
 mlflow-ui: install
