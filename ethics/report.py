@@ -68,10 +68,8 @@ def write_report(frame: pd.DataFrame, capacity: int, target: str, version: str, 
     return numbers
 
 
-def version_facts(name: str, version: str, model, frame: pd.DataFrame, numbers: dict, matrix: Path,
-                  borough: Path | None = None) -> VersionFacts:
-    """Everything the card, the ATRS record and the page say, from the version's run and its held-out rows
-    (and, for a synthetic BOROUGH with its truth, how much of the oracle's edge any model of records can reach)."""
+def version_facts(name: str, version: str, model, frame: pd.DataFrame, numbers: dict, matrix: Path) -> VersionFacts:
+    """Everything the card, the ATRS record and the page say, from the version's run and its held-out rows."""
     client = MlflowClient()
     registered = client.get_model_version(name, version)
     run = client.get_run(registered.run_id)
@@ -88,19 +86,7 @@ def version_facts(name: str, version: str, model, frame: pd.DataFrame, numbers: 
         params=run.data.params, metrics=run.data.metrics, splits=splits, split_metrics=split_metrics,
         fairness=numbers, mitigation=numbers["mitigation"], importance=explained["importance"],
         flagged_vs_rest=explained["flagged_vs_rest"], shap_rows=explained["sample_rows"],
-        plots={**plots, **explained["plots"]}, ceiling=_ceiling(borough, numbers, splits))
-
-
-def _ceiling(borough: Path | None, numbers: dict, splits: dict) -> dict | None:
-    """On a synthetic borough, the perfect-records ceiling on the latest test window (synth.evaluation)."""
-    if borough is None or not (Path(borough) / "truth").exists():
-        return None
-    from synth.evaluation import recordable_ceiling
-
-    latest = [s for name, s in splits.items() if s["test"] != "none"][-1]
-    test = pd.date_range(*[f"{m}-01" for m in latest["test"].split(" to ")], freq="MS")
-    return recordable_ceiling(borough, numbers["target"], list(test), latest["calibration"].split(" to ")[1] + "-01",
-                              numbers["capacity"])
+        plots={**plots, **explained["plots"]})
 
 
 def _feature_rows(frame: pd.DataFrame, features: list[str], matrix: Path) -> pd.DataFrame:

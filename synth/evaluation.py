@@ -58,17 +58,24 @@ RECORDABLE_FIXED = {"households": ["composition", "age", "children", "disabled",
                     "properties": ["epc_band", "sap", "ct_band", "property_type", "ward", "deprivation"]}
 
 
-def recordable_ceiling(data_dir: Path, target: str, test_months: list, train_until, capacity: int) -> dict:
+def recordable_ceiling(data_dir: Path, target: str, test_months: list, train_until, capacity: int,
+                       history_months: int = 12, negative_share: float = 0.3) -> dict:
     """The irreducible part of the oracle's edge, estimated: a LightGBM fitted on perfect records of what
-    councils could know (state at the end of the month before the as-of date), trained on as-of dates up to
-    TRAIN_UNTIL and measured against the oracle on the TEST_MONTHS of the truth."""
+    councils could know (state at the end of the month before the as-of date), trained on the HISTORY_MONTHS
+    of as-of dates up to TRAIN_UNTIL (every positive and NEGATIVE_SHARE of the negatives, as the real models
+    are) and measured against the oracle on the TEST_MONTHS of the truth."""
     import lightgbm as lgb
+    import numpy as np
     from sklearn.metrics import roc_auc_score
 
     truth_dir = Path(data_dir) / "truth"
     outcome = {"homelessness": "outcome", "fuel_poverty": "fuel_poor"}[target]
-    rows = pd.read_parquet(truth_dir / f"{target}.parquet", columns=["household_id", "as_of", "p_true", outcome])
-    panel = pd.read_parquet(truth_dir / "panel.parquet", columns=["household_id", "as_of", *RECORDABLE_PANEL])
+    since = pd.Timestamp(train_until) - pd.DateOffset(months=history_months)
+    after = [("as_of", ">", since)]
+    rows = pd.read_parquet(truth_dir / f"{target}.parquet", columns=["household_id", "as_of", "p_true", outcome],
+                           filters=after)
+    panel = pd.read_parquet(truth_dir / "panel.parquet", columns=["household_id", "as_of", *RECORDABLE_PANEL],
+                            filters=[("as_of", ">", since - pd.DateOffset(months=1))])
     panel["as_of"] = panel["as_of"] + pd.DateOffset(months=1)  # known at the next month's as-of date
     rows = rows.merge(panel, on=["household_id", "as_of"], how="inner")
     households = pd.read_parquet(truth_dir / "households.parquet",
@@ -81,6 +88,7 @@ def recordable_ceiling(data_dir: Path, target: str, test_months: list, train_unt
             rows[name] = rows[name].astype("category")
     test_months = [pd.Timestamp(m) for m in test_months]
     train = rows[rows["as_of"] <= pd.Timestamp(train_until)]
+    train = train[train[outcome].astype(bool) | (np.random.default_rng(1).random(len(train)) < negative_share)]
     test = rows[rows["as_of"].isin(test_months)].copy()
     booster = lgb.train({"objective": "binary", "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 200,
                          "num_threads": 2, "verbose": -1, "seed": 1},

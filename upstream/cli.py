@@ -262,6 +262,21 @@ def _oracle_for(data: Path, target: str, matrix: Path):
     return oracle(data, target, pd.read_parquet(key_map_path(matrix), columns=["household_key", "uprn"]))
 
 
+def _ceiling_for(data: Path, facts):
+    """On a synthetic borough, the perfect-records ceiling on the version's latest test window: how much of
+    the oracle's edge any model of council records could reach."""
+    if not (data / "truth").exists():
+        return None
+    import pandas as pd
+
+    from synth.evaluation import recordable_ceiling
+
+    latest = [s for s in facts.splits.values() if s["test"] != "none"][-1]
+    test = pd.date_range(*[f"{m}-01" for m in latest["test"].split(" to ")], freq="MS")
+    return recordable_ceiling(data, facts.target, list(test), latest["calibration"].split(" to ")[1] + "-01",
+                              facts.fairness["capacity"])
+
+
 def _experiment(target: str | None, experiment: Path | None):
     from models.experiment import TARGETS, default_experiment, load_experiment
 
@@ -507,7 +522,8 @@ def report(
         frame = report_frame(pd.read_parquet(held_out), matrix)
         numbers = write_report(frame, capacity, exp.target, version, out_dir)
         progress.update(task, completed=2, description="SHAP: what drives the scores")
-        facts = version_facts(name, version, model, frame, numbers, matrix, data)
+        facts = version_facts(name, version, model, frame, numbers, matrix)
+        facts.ceiling = _ceiling_for(data, facts)
         progress.update(task, completed=3, description="Model card, ATRS record, HTML and PDF")
         write_documents(facts, out_dir)
         progress.update(task, completed=4, description="Logging the report to MLflow")
