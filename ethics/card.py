@@ -190,6 +190,26 @@ def _fairness_table(facts: VersionFacts) -> dict:
                         "Recall (95% interval)", "Recall ratio", "Verdict"], "rows": rows}
 
 
+def _interval(value, bounds, spec=".3f") -> str:
+    if value is None:
+        return ""
+    low, high = bounds or (None, None)
+    return _fmt(value, spec) + ("" if low is None else f" ({_fmt(low, spec)} to {_fmt(high, spec)})")
+
+
+def _other_metrics_table(facts: VersionFacts) -> dict:
+    rows = []
+    for g in facts.fairness["groups"]:
+        if g["suppressed"]:
+            continue
+        rows.append([g["attribute"], g["group"], _fmt(g["selection_rate"], ".4f"), _fmt(g["fpr"], ".4f"),
+                     "" if g["precision"] is None else _fmt(g["precision"]),
+                     _interval(g.get("auc"), g.get("auc_ci")),
+                     _interval(g.get("calibration_gap"), g.get("calibration_gap_ci"), "+.3f")])
+    return {"columns": ["Attribute", "Group", "Selection rate", "False positive rate", "Precision",
+                        "AUC (95% interval)", "Mean score minus observed rate (95% interval)"], "rows": rows}
+
+
 def _mitigation_table(facts: VersionFacts) -> dict:
     rows = []
     for m in facts.mitigation:
@@ -249,6 +269,9 @@ def model_card(facts: VersionFacts) -> list[dict]:
         _section("Disaggregated recall at capacity", text=[
             f"Held-out months {facts.fairness['months'][0]} to {facts.fairness['months'][-1]}, "
             f"{facts.fairness['rows']:,} household-months; 95% intervals by bootstrap."], table=_fairness_table(facts)),
+        _section("Other metrics by group", text=[
+            "Shown for completeness; recall is the criterion. A calibration gap above zero means the scores "
+            "overstate the group's risk, below zero that they understate it."], table=_other_metrics_table(facts)),
         _section("Group-aware thresholds: what they would change and cost", text=[
             "Fitted on the labels they are judged on, so an upper bound on what group-aware thresholds could do. "
             "ThresholdOptimizer also chooses how many to select; equal recall keeps the caseworkers' capacity."],

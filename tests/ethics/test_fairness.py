@@ -4,6 +4,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from ethics.fairness import fairness, selected_at_capacity
 
@@ -82,6 +83,13 @@ def test_the_report_recomputes_from_its_twin_without_fairlearn(in_reported_home)
         assert g["fpr"] == pytest.approx((~y & s).sum() / (~y).sum())
         if s.any():
             assert g["precision"] == pytest.approx((y & s).sum() / s.sum())
+        if 0 < y.sum() < len(y):  # AUC on scores, by sklearn rather than fairlearn, inside its interval
+            auc = roc_auc_score(y, rows["score"])
+            assert g["auc"] == pytest.approx(auc)
+            assert g["auc_ci"][0] - 1e-9 <= auc <= g["auc_ci"][1] + 1e-9
+        gap = rows["score"].mean() - y.mean()
+        assert g["calibration_gap"] == pytest.approx(gap)
+        assert g["calibration_gap_ci"][0] <= gap <= g["calibration_gap_ci"][1]
         checked += 1
     assert checked >= 20
     ethnicity = {g["group"] for g in numbers["groups"] if g["attribute"] == "ethnicity"}

@@ -16,7 +16,7 @@ from features.build import key_map_path
 
 NAME = "homelessness-risk"
 CARD_SECTIONS = ["Model details", "Intended use", "Factors", "Metrics and thresholds", "Training and evaluation data",
-                 "Quantitative analyses", "Disaggregated recall at capacity",
+                 "Quantitative analyses", "Disaggregated recall at capacity", "Other metrics by group",
                  "Group-aware thresholds: what they would change and cost", "Ethical considerations",
                  "Caveats and recommendations"]
 ATRS_TIER_2 = ["Owner and responsibility", "Description and rationale", "Decision-making process",
