@@ -143,4 +143,5 @@ def everyone() -> list[dict]:
 
 def team_of(user: User) -> list[dict]:
     """The people sharing any of USER's wards (a team manager's team)."""
-    return [u for u in everyone() if u["role"] in ("caseworker", "team-manager") and set(u["wards"] or ()) & set(user.wards)]
+    return [u for u in everyone()
+            if u["role"] in ("caseworker", "team-manager") and set(u["wards"] or ()) & set(user.wards)]

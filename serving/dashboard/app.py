@@ -42,6 +42,21 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+class Sessions:
+    """Starlette's signed-cookie sessions, built on the first request: the secret comes from $UPSTREAM_HOME,
+    which importing the app (as serving/service.py does) must not touch."""
+
+    def __init__(self, app):
+        self.app, self.sessions = app, None
+
+    async def __call__(self, scope, receive, send):
+        if self.sessions is None:
+            self.sessions = SessionMiddleware(self.app, secret_key=session_secret(), session_cookie=SESSION_COOKIE,
+                                              max_age=int(SESSION_HOURS * 3600), same_site="lax",
+                                              https_only=secure_cookies())
+        await self.sessions(scope, receive, send)
+
+
 def _message(request: Request, status: int, heading: str, *paragraphs: str):
     return render(request, "message.html", status, heading=heading, paragraphs=list(paragraphs))
 
@@ -51,8 +66,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Upstream dashboard", docs_url=None, redoc_url=None, openapi_url=None)
     for router in (sign_in.router, caseworker.router, governance.router, admin.router, assets.router):
         app.include_router(router)
-    app.add_middleware(SessionMiddleware, secret_key=session_secret(), session_cookie=SESSION_COOKIE,
-                       max_age=int(SESSION_HOURS * 3600), same_site="lax", https_only=secure_cookies())
+    app.add_middleware(Sessions)
     app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(SignInRequired)

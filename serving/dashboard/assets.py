@@ -15,7 +15,7 @@ GOVUK = NODE_MODULES / "govuk-frontend" / "dist" / "govuk"
 MOJ = NODE_MODULES / "@ministryofjustice" / "frontend" / "moj"
 OWN = Path(__file__).with_name("static")
 FILES = {"govuk-frontend.min.css": GOVUK, "govuk-frontend.min.js": GOVUK, "moj-frontend.min.css": MOJ,
-         "moj-frontend.min.js": MOJ, "app.css": OWN, "app.js": OWN}
+         "moj-frontend.min.js": MOJ, "app.css": OWN, "app.js": OWN, "favicon.svg": OWN}
 CACHE = {"Cache-Control": "public, max-age=3600"}
 router = APIRouter()
 

@@ -33,9 +33,11 @@ def trend_svg(series: dict[str, list[dict]], labels: dict[str, str]) -> Markup:
     parts = [f'<svg class="app-trend" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="trend-title">',
              '<title id="trend-title">Risk scores over recent months (the table below has the same numbers)</title>']
     for tick in ticks:
-        parts.append(f'<line class="app-trend__grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(tick):.1f}" y2="{y(tick):.1f}"/>'
+        parts.append(f'<line class="app-trend__grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" '
+                     f'y1="{y(tick):.1f}" y2="{y(tick):.1f}"/>'
                      f'<text x="{LEFT - 8}" y="{y(tick) + 5:.1f}" text-anchor="end">{tick:.0%}</text>')
-    parts.append(f'<line class="app-trend__axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}"/>')
+    parts.append(f'<line class="app-trend__axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" '
+                 f'y1="{TOP + plot_h}" y2="{TOP + plot_h}"/>')
     every = max(1, len(months) // 6)
     for i, month in enumerate(months):
         if i % every == 0 or i == len(months) - 1:

@@ -7,15 +7,14 @@ and decides only through `ethics.approval.decide`, the same gate as `upstream ap
 from __future__ import annotations
 
 import json
-import os
 import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from models.experiment import REGISTERED_NAMES
+from serving.api import MLFLOW_UI
 
-MLFLOW_UI = os.environ.get("UPSTREAM_MLFLOW_UI", "http://127.0.0.1:5000")
 TARGET_OF = {name: target for target, name in REGISTERED_NAMES.items()}
 SPLIT_METRIC = re.compile(r"^(?P<split>.+)\.model\.(?P<metric>precision_at_k|calibration_error|auc|recall_at_k)$")
 
@@ -57,10 +56,13 @@ def everything() -> list[Version]:
 
     client, found = _client(), []
     for name in REGISTERED_NAMES.values():
-        for v in sorted(client.search_model_versions(f"name = '{name}'"), key=lambda v: -int(v.version)):
+        versions = client.search_model_versions(f"name = '{name}'")
+        aliases = client.get_registered_model(name).aliases if versions else {}  # search leaves aliases out
+        for v in sorted(versions, key=lambda v: -int(v.version)):
             created = dt.datetime.fromtimestamp(v.creation_timestamp / 1000, dt.timezone.utc)
             found.append(Version(name, str(v.version), TARGET_OF[name], v.run_id, f"{created:%d %B %Y %H:%M}",
-                                 list(v.aliases or []), latest_decision(name, str(v.version))))
+                                 [a for a, n in aliases.items() if str(n) == str(v.version)],
+                                 latest_decision(name, str(v.version))))
     return found
 
 
@@ -104,6 +106,8 @@ def report_files(version: Version) -> dict:
         for key, file in (("card", "model_card.json"), ("atrs", "atrs.json"), ("fairness", "fairness.json")):
             if (folder / file).exists():
                 found[key] = json.loads((folder / file).read_text())
+        if isinstance(found["card"], dict):  # {"model", "version", "sections"}: the page shows the sections
+            found["card"] = found["card"].get("sections")
         if (folder / "report.html").exists():
             found["html"] = (folder / "report.html").read_text()
     return found

@@ -12,7 +12,7 @@ from serving.database import engine as serving_engine
 
 metadata = sa.MetaData()
 APPEND_ONLY = ("audit_log", "household_actions")
-_ready: set[int] = set()
+_ready: set[tuple] = set()  # (engine, the tables registered when it was made ready)
 _lock = threading.Lock()
 
 _PG_FUNCTION = sa.DDL("""
@@ -37,9 +37,10 @@ def append_only(table: sa.Table) -> sa.Table:
 def engine() -> sa.Engine:
     """Serving's engine, with the dashboard's tables in place."""
     db = serving_engine()
-    if id(db) not in _ready:
+    key = (id(db), frozenset(metadata.tables))  # a module imported later registers its table: create it then
+    if key not in _ready:
         with _lock, available():
-            if id(db) not in _ready:
+            if key not in _ready:
                 metadata.create_all(db)
-                _ready.add(id(db))
+                _ready.add(key)
     return db

@@ -14,8 +14,10 @@ from typer.testing import CliRunner
 
 from tests.serving.conftest import stand_in_report
 from upstream.cli import app
+from upstream.config import project_root
 
 PASSWORD = "correct horse battery"
+ARTIFACTS = project_root(Path(__file__).parent) / ".upstream" / "test-artifacts" / "dashboard"  # screenshots, axe
 QUICK = {"homelessness": "capacity: 30\nnegative_sample: 0.5\n", "fuel_poverty": "capacity: 30\nnegative_sample: 0.3\n"}
 ROLES = ("caseworker", "team-manager", "analyst", "ethics-board", "admin")
 
@@ -48,6 +50,7 @@ def world(model_borough, model_matrix, tmp_path_factory) -> World:
     common = ["--data", str(model_borough), "--features", str(model_matrix)]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("UPSTREAM_HOME", str(home))
+        patch.setenv("UPSTREAM_FEATURES", str(model_matrix))
         for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "UPSTREAM_DATABASE_URL"):
             patch.delenv(name, raising=False)
         for target, extra in QUICK.items():
@@ -157,3 +160,8 @@ def as_role(in_world):
     yield make
     for client in clients:
         client.close()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if any(ARTIFACTS.glob("*.png")):
+        terminalreporter.write_line(f"Dashboard screenshots and axe results: {ARTIFACTS}")

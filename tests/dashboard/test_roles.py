@@ -14,7 +14,8 @@ ROUTES = [
     ("POST", "/list/export", {"target": "homelessness", "purpose": "home-visits"}, {CW, TM}, 200),
     ("GET", "/households/{own}?purpose=priority-list", None, {CW, TM}, 200),
     ("GET", "/households/{own}", None, {CW, TM}, 200),  # asks for the purpose first
-    ("POST", "/households/{own}/actions", {"target": "homelessness", "kind": "contacted", "agrees": "yes"}, {CW, TM}, 303),
+    ("POST", "/households/{own}/actions", {"target": "homelessness", "kind": "contacted", "agrees": "yes"},
+     {CW, TM}, 303),
     ("POST", "/households/{own}/allocate", {"allocate_to": "caseworker-one"}, {TM}, 303),
     ("GET", "/team", None, {TM}, 200),
     ("GET", "/models", None, {AN, EB}, 200),

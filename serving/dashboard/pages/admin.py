@@ -84,7 +84,8 @@ def _audit_filters(request: Request) -> dict:
         except ValueError:
             return None
     return {"who": q.get("who", "").strip(), "what": q.get("what", "").strip(),
-            "household": q.get("household", "").strip(), "since": day(q.get("since", "")), "until": day(q.get("until", ""))}
+            "household": q.get("household", "").strip(), "since": day(q.get("since", "")),
+            "until": day(q.get("until", ""))}
 
 
 @router.get("/admin/audit")

@@ -16,7 +16,8 @@ from serving.dashboard.security import Forbidden, allowed, checked_form
 from serving.dashboard.web import render, root
 
 router = APIRouter()
-PURPOSES = {"priority-list": "Working this month's priority list", "follow-up": "Following up an action recorded earlier",
+PURPOSES = {"priority-list": "Working this month's priority list",
+            "follow-up": "Following up an action recorded earlier",
             "referral": "Preparing or checking a referral", "query": "Answering a query from the household",
             "supervision": "Supervision or allocation in my team"}
 EXPORT_PURPOSES = {"home-visits": "Planning home visits or calls offline", "team-meeting": "A team allocation meeting",
@@ -26,6 +27,9 @@ MEANING = {"homelessness": "about {n} in 100 households with records like these 
            "fuel_poverty": "about {n} in 100 households with records like these are found fuel poor at an assessment "
                            "within three months."}
 BAND_ORDER = {b: i for i, b in enumerate(lists.BANDS)}
+# No conditional reveals: GOV.UK Frontend marks revealing radios aria-expanded, which radios may not carry
+ACTION_CHOICES = {"contacted": "Contacted the household", "referred": "Referred them", "no_action": "No action",
+                  "outcome": "Recording an outcome"}
 
 
 def _filters(q, user) -> dict:
@@ -43,7 +47,8 @@ def _list_page(request: Request, user, filters: dict, errors: dict | None = None
                "EXPORT_PURPOSES": EXPORT_PURPOSES, **{k: filters[k] for k in ("ward", "band", "status")}}
     if month is not None:
         rows = lists.filtered(month, user.wards, filters["ward"], filters["band"], filters["status"])
-        page = max(1, int(request.query_params.get("page", "1")) if request.query_params.get("page", "1").isdigit() else 1)
+        asked_page = request.query_params.get("page", "1")
+        page = max(1, int(asked_page) if asked_page.isdigit() else 1)
         start = (page - 1) * lists.PAGE
         query = {k: v for k, v in filters.items() if v}
         context |= {
@@ -106,20 +111,23 @@ def _household_page(request: Request, user, household: str, uprn: int, row, erro
         hit = lists.on_list(month, uprn) if month else None
         if hit:
             hit |= {"of": len(month.rows), "model_version": month.model_version, "as_of": month.as_of,
-                    "meaning": f"A score of {hit['score']:.3f}: " + MEANING[target].format(n=f"{hit['score'] * 100:.0f}"),
+                    "meaning": f"A score of {hit['score']:.3f}: "
+                               + MEANING[target].format(n=f"{hit['score'] * 100:.0f}"),
                     "band_meaning": lists.meaning(hit["band"], month.capacity)}
         scores[target] = hit
         trend[target] = lists.trend(target, uprn)
     facts, quiet = households.key_facts(row)
     history = actions.timeline(household)
     allocated = next((a["detail"] for a in history if a["kind"] == "allocated"), None)
-    team = [u["name"] for u in accounts.team_of(user) if u["role"] == "caseworker"] if user.role == "team-manager" else []
+    team = ([u["name"] for u in accounts.team_of(user) if u["role"] == "caseworker"]
+            if user.role == "team-manager" else [])
     months = sorted({p["as_of"] for points in trend.values() for p in points})
     return render(request, "household.html", status_code, household=household, uprn=uprn, ward=row["ward"],
                   scores=scores, trend=trend, trend_months=months,
                   trend_svg=trend_svg(trend, lists.TARGETS) if months else None, facts=facts, quiet_facts=quiet,
                   timeline=history, allocated_to=allocated, can_allocate=bool(team), team=team,
-                  KINDS=actions.KINDS, REFERRED_TO=actions.REFERRED_TO, errors=errors or {}, form=form or {},
+                  KINDS=actions.KINDS, REFERRED_TO=actions.REFERRED_TO, ACTION_CHOICES=ACTION_CHOICES,
+                  errors=errors or {}, form=form or {},
                   recorded=request.query_params.get("recorded") == "1")
 
 
@@ -131,7 +139,8 @@ def household_page(household: str, request: Request, user=Depends(allowed("house
                       paragraphs=["No household on this month's lists has that reference."])
     purpose = request.query_params.get("purpose", "")
     if purpose not in PURPOSES:
-        errors = {"purpose": "Choose why you are opening this household"} if "purpose" in request.query_params else {}
+        asked = "purpose" in request.query_params or "asked" in request.query_params  # the question was answered blank
+        errors = {"purpose": "Choose why you are opening this household"} if asked else {}
         return render(request, "purpose.html", 400 if errors else 200, household=household, PURPOSES=PURPOSES,
                       errors=errors)
     audit.record(user.name, user.role, "viewed household", household=household, purpose=PURPOSES[purpose])
@@ -176,7 +185,8 @@ async def record_action(household: str, request: Request, user=Depends(allowed("
                    month.model_version if month else None, fields["agrees"] == "no", fields.get("disagreement", ""))
     audit.record(user.name, user.role, "recorded action", household=household, purpose=PURPOSES["follow-up"]
                  if kind == "outcome" else PURPOSES["priority-list"],
-                 detail=f"{actions.KINDS[kind]} ({target})" + ("; disagrees with the score" if fields["agrees"] == "no" else ""))
+                 detail=f"{actions.KINDS[kind]} ({target})"
+                 + ("; disagrees with the score" if fields["agrees"] == "no" else ""))
     return RedirectResponse(f"{root(request)}/households/{household}?purpose=follow-up&recorded=1", status_code=303)
 
 
