@@ -1,7 +1,8 @@
 # Two commands set everything up on a fresh machine (Python 3.11, make and the package registries):
 #   make demo   install, build the default synthetic borough, link its records, build its features and
 #               train, validate and register both models in MLflow, report on their fairness and
-#               approve them as a demo (marked so; a real ethics board reads the report first)
+#               approve them as a demo (marked so; a real ethics board reads the report first), write
+#               the latest month's risk lists and serve them (API and dashboard) on 127.0.0.1:3000
 #   make test   install and run the whole test suite
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -18,10 +19,18 @@ export MLFLOW_DISABLE_TELEMETRY := true
 BOROUGH ?= $(UPSTREAM_HOME)/borough
 LINKS ?= $(UPSTREAM_HOME)/links.parquet
 MATRIX ?= $(UPSTREAM_HOME)/features.parquet
+SERVE_HOST ?= 127.0.0.1
+SERVE_PORT ?= 3000
+# `make demo DEMO_SERVE=no` stops before serving (what `make bench` needs)
+DEMO_SERVE ?= yes
+# The feature build's latest month, and its highest-risk household (for the demo's sample request)
+LATEST_MONTH = $(VENV)/bin/python -c "import pyarrow.parquet as pq, pyarrow.compute as pc; \
+  print(pc.max(pq.read_table('$(MATRIX)', columns=['as_of']).column(0)).as_py().date())"
+SAMPLE_UPRN = $(VENV)/bin/python -c "from serving import risk_lists; print(risk_lists.read('$$($(LATEST_MONTH))', 'homelessness')['uprn'].iat[0])"
 # The dashboard's GOV.UK and MOJ Frontend (and axe-core for its tests), from npm; reinstalled when the lock changes.
 DASHBOARD_ASSETS := serving/dashboard/node_modules/.package-lock.json
 
-.PHONY: install demo test bench docs mlflow-ui clean
+.PHONY: install demo test bench docs mlflow-ui clean bento
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -49,7 +58,17 @@ demo: install
 	    --by "Demo ethics board" --note "DEMO ONLY: approved by make demo on synthetic data, unread" || exit 1; \
 	done
 	@echo "Runs and registered models: make mlflow-ui, then open http://127.0.0.1:5000"
+	$(VENV)/bin/upstream score --data $(BOROUGH) --features $(MATRIX) --as-of $$($(LATEST_MONTH))
 	$(VENV)/bin/python -m serving.dashboard.demo --features $(MATRIX)
+	@# Last: the service, in the foreground (Ctrl-C stops it), with a token made for the demo only
+	@token=$$($(VENV)/bin/upstream tokens create --name "DEMO ONLY: make demo" --role service | tail -1) && \
+	  month=$$($(LATEST_MONTH)) && uprn=$$($(SAMPLE_UPRN)) && \
+	  echo "" && echo "DEMO ONLY service token (made by make demo; create real ones with upstream tokens create):" && \
+	  echo "  $$token" && echo "The service: http://$(SERVE_HOST):$(SERVE_PORT)  (API document: /docs.json)" && \
+	  echo "Try: curl -s -H 'Authorization: Bearer $$token' -H 'Content-Type: application/json' \\" && \
+	  echo "  -d '{\"target\": \"homelessness\", \"households\": [{\"uprn\": \"$$uprn\", \"as_of\": \"$$month\"}]}' \\" && \
+	  echo "  http://$(SERVE_HOST):$(SERVE_PORT)/score"
+	test "$(DEMO_SERVE)" = no || $(VENV)/bin/upstream serve --host $(SERVE_HOST) --port $(SERVE_PORT) --features $(MATRIX)
 
 # MLflow's own UI over the project's store (artifacts are found through each experiment's fixed location).
 mlflow-ui: install
@@ -60,12 +79,18 @@ test: install
 
 bench: install
 	$(VENV)/bin/python -m bench.synth
-	test -f $(LINKS) || $(MAKE) demo
+	test -f $(LINKS) || $(MAKE) demo DEMO_SERVE=no
 	$(VENV)/bin/python -m bench.features --data $(BOROUGH) --links $(LINKS)
 	$(VENV)/bin/python -m bench.models
+	$(VENV)/bin/python -m bench.serving --features $(MATRIX)
 
 docs: install
 	$(VENV)/bin/upstream docs
+
+# A Bento of the service (bentofile.yaml), its requirements exported from uv.lock
+bento: install
+	$(UV) export --frozen --no-dev --no-hashes --no-emit-project -q -o bento-requirements.txt
+	PATH=$(CURDIR)/$(TOOLS)/bin:$$PATH $(VENV)/bin/bentoml build; status=$$?; rm -f bento-requirements.txt; exit $$status
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache

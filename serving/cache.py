@@ -1,13 +1,14 @@
-"""A local copy of the last approved version of each model, so the service can start when the registry
-cannot be reached.
+"""A local copy of every version the gate let the service load, so it can start when the registry cannot be
+reached, and fall back to an earlier approved version when the champion is refused.
 
-Written only after the approval gate passed, under $UPSTREAM_HOME/serving/approved/<model>/: the model's
-files and the approval they were served under. Each write lands in a temporary folder first and is then
-renamed into place, so a crash never leaves a half-written model to serve.
+Under $UPSTREAM_HOME/serving/approved/<model>/<version>/: the model's files and the approval it was served
+under; `latest` names the version loaded last. Each version is written to a temporary folder and renamed
+into place, and `latest` is replaced atomically, so a crash never leaves a half-written model to serve.
 """
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -15,36 +16,40 @@ from pathlib import Path
 from models.learner import RiskModel
 
 
-def folder() -> Path:
+def folder(name: str) -> Path:
     from upstream.config import home
 
-    return home() / "serving" / "approved"
+    return home() / "serving" / "approved" / name
 
 
 def save(name: str, version: str, model: RiskModel, approval: dict, run_id: str | None) -> None:
-    target = folder() / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
-    model.save(work / "model")
-    (work / "approval.json").write_text(json.dumps({"model": name, "version": str(version), "run_id": run_id,
-                                                    "approval": approval}, indent=1, default=str))
-    old = target.with_name(f".{name}-old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    work.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
+    place = folder(name)
+    place.mkdir(parents=True, exist_ok=True)
+    if not (place / str(version) / "approval.json").exists():
+        work = Path(tempfile.mkdtemp(prefix=".incoming-", dir=place))
+        model.save(work / "model")
+        (work / "approval.json").write_text(json.dumps({"model": name, "version": str(version), "run_id": run_id,
+                                                        "approval": approval}, indent=1, default=str))
+        shutil.rmtree(place / str(version), ignore_errors=True)
+        work.rename(place / str(version))
+    pointer = place / ".latest"
+    pointer.write_text(str(version))
+    os.replace(pointer, place / "latest")
 
 
-def load(name: str) -> tuple[str, RiskModel, dict, str | None] | None:
-    """(version, model, approval, run_id) of the cached version, or None when nothing is cached."""
-    target = folder() / name
-    if not (target / "approval.json").exists():
+def versions(name: str) -> list[str]:
+    """Cached versions, the one loaded last first, then newest first."""
+    place = folder(name)
+    found = sorted((p.name for p in place.glob("*") if (p / "approval.json").exists()), key=int, reverse=True)
+    latest = (place / "latest").read_text().strip() if (place / "latest").exists() else None
+    return ([latest] if latest in found else []) + [v for v in found if v != latest]
+
+
+def load(name: str, version: str | None = None) -> tuple[str, RiskModel, dict, str | None] | None:
+    """(version, model, approval, run_id) of VERSION (default: the one loaded last), or None if not cached."""
+    cached = versions(name)
+    version = str(version) if version is not None else (cached[0] if cached else None)
+    if version not in cached:
         return None
-    record = json.loads((target / "approval.json").read_text())
-    return record["version"], RiskModel.load(target / "model"), record["approval"], record.get("run_id")
-
-
-def version(name: str) -> str | None:
-    path = folder() / name / "approval.json"
-    return json.loads(path.read_text())["version"] if path.exists() else None
+    record = json.loads((folder(name) / version / "approval.json").read_text())
+    return version, RiskModel.load(folder(name) / version / "model"), record["approval"], record.get("run_id")

@@ -2,11 +2,13 @@
 
 SQLite by default (WAL, so a risk list being replaced never blocks a reader), PostgreSQL in production
 ($UPSTREAM_DATABASE_URL). Any failure to reach it becomes `DatabaseUnavailable`, which the API answers
-with 503; the pool checks connections before use, so the service recovers by itself when it returns.
+with 503; a connection found broken is dropped from the pool, so the service recovers by itself when it
+returns.
 """
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 
 import sqlalchemy as sa
@@ -29,19 +31,29 @@ def _sqlite_pragmas(connection, _record):
 
 def engine() -> sa.Engine:
     """The engine for $UPSTREAM_DATABASE_URL, with serving's tables created on first use."""
+    found = _engines.get(_where())
+    return found if found is not None else _create()
+
+
+def _where() -> tuple:
+    """What decides the database (read on every request, so kept to two dictionary look-ups)."""
+    return os.environ.get("UPSTREAM_DATABASE_URL"), os.environ.get("UPSTREAM_HOME")
+
+
+def _create() -> sa.Engine:
     from upstream.config import database_url
 
-    url = database_url().replace("postgresql://", "postgresql+psycopg://", 1)
+    where, url = _where(), database_url().replace("postgresql://", "postgresql+psycopg://", 1)
     with _lock:
-        if url not in _engines:
+        if where not in _engines:
             args = {"connect_args": {"connect_timeout": 5}} if url.startswith("postgresql") else {}
-            db = sa.create_engine(url, pool_pre_ping=True, **args)
+            db = sa.create_engine(url, **args)
             if db.dialect.name == "sqlite":
                 sa.event.listen(db, "connect", _sqlite_pragmas)
             with available():
                 metadata.create_all(db)
-            _engines[url] = db
-        return _engines[url]
+            _engines[where] = db
+        return _engines[where]
 
 
 @contextlib.contextmanager

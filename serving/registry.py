@@ -94,10 +94,8 @@ def approved(target: str, version: str) -> Served:
     name = REGISTERED_NAMES[target]
     decision = servable(name, version)
     run_id = MlflowClient().get_model_version(name, version).run_id
-    if cache.version(name) == str(version):
-        model = cache.load(name)[1]
-    else:
-        model = tracking.load_model(name, version)
+    cached = cache.load(name, version)
+    model = cached[1] if cached else tracking.load_model(name, version)
     served = Served(target, name, str(version), model, _approval(decision), run_id, "registry")
     cache.save(name, served.version, model, served.approval, run_id)
     return served
@@ -116,9 +114,23 @@ def _refuse(problems: list[str], message: str):
     problems.append(message)
 
 
+def _fallback(target: str, refused: str | None, served: Served | None) -> Served | None:
+    """The newest other version that still passes the gate: the one being served, else one cached."""
+    from ethics.approval import NotServable
+
+    name = REGISTERED_NAMES[target]
+    candidates = ([served.version] if served else []) + cache.versions(name)
+    for version in dict.fromkeys(v for v in candidates if v != refused):
+        try:
+            return approved(target, version)
+        except NotServable:
+            continue
+    return None
+
+
 def select(current: dict[str, Served] | None = None) -> Selection:
     """What to serve now. With CURRENT (a refresh) a refused champion leaves the served version in place."""
-    from ethics.approval import NotServable
+    from ethics.approval import NotServable, servable
 
     current, models, problems = current or {}, {}, []
     try:
@@ -133,28 +145,21 @@ def select(current: dict[str, Served] | None = None) -> Selection:
         problems.insert(0, f"the model registry is unreachable ({exc}): serving the last approved versions")
         return Selection(models, problems)
     for target, name in REGISTERED_NAMES.items():
-        version = champion_version(target)
-        served = current.get(target)
-        wanted = version if version else None
+        wanted, served = champion_version(target), current.get(target)
         try:
             if wanted is None:
                 raise NotServable(f"{name} has no approved champion")
             if served and served.version == wanted and served.source == "registry":
-                from ethics.approval import servable
-
                 servable(name, wanted)  # its approval must still hold
                 models[target] = served
             else:
                 models[target] = approved(target, wanted)
         except NotServable as exc:
             _refuse(problems, str(exc))
-            fallback = served if served and served.version != wanted else from_cache(target)
-            if fallback and fallback.version != wanted:
-                try:
-                    models[target] = approved(target, fallback.version)
-                    problems[-1] += f"; serving the previous approved version {fallback.version}"
-                except NotServable as why:
-                    _refuse(problems, str(why))
+            fallback = _fallback(target, wanted, served)
+            if fallback:
+                models[target] = fallback
+                problems[-1] += f"; serving the previous approved version {fallback.version}"
         except Exception as exc:  # the approval store or artifacts unreachable: the gate cannot say yes
             fallback = served or from_cache(target)
             _refuse(problems, f"{name}: approval could not be checked ({type(exc).__name__})"

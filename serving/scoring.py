@@ -83,7 +83,7 @@ class Scoring:
         """Households sent with their own feature values, placed among the borough at their as-of month (or
         the build's latest month when it does not hold theirs)."""
         served = self.served(target)
-        raw = served.model.raw(x)
+        raw = explanations.raw(served.model, x)
         ranks = np.empty(len(x), dtype="int64")
         for month in np.unique(months):
             at = months == month
@@ -93,7 +93,7 @@ class Scoring:
 
     @staticmethod
     def _finish(served: Served, x: np.ndarray, ranks: np.ndarray, raw: np.ndarray | None = None) -> Scored:
-        raw = served.model.raw(x) if raw is None else raw
+        raw = explanations.raw(served.model, x) if raw is None else raw
         return Scored(served, x, raw, served.model.calibrator(raw), ranks,
                       ranking.bands(ranks, ranking.capacity_of(served.model)))
 

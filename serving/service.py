@@ -31,7 +31,7 @@ class Readiness:
         self.app, self.scoring = app, scoring
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["path"] != "/readyz":
+        if scope["type"] != "http" or scope["path"] != "/readyz" or scope["method"] not in ("GET", "HEAD"):
             return await self.app(scope, receive, send)
         scoring = self.scoring()
         if scoring is None or not scoring.selection.models:
@@ -47,7 +47,11 @@ class Readiness:
         await send({"type": "http.response.body", "body": payload})
 
 
-@bentoml.service(name="upstream", traffic={"timeout": 120}, workers=int(os.environ.get("UPSTREAM_WORKERS", "1")))
+# Per request, an access-log line and OpenTelemetry's spans cost about as much as scoring a household: off
+# unless asked for (UPSTREAM_ACCESS_LOG=1; UPSTREAM_TRACING=1 with a tracing exporter in BentoML's configuration).
+@bentoml.service(name="upstream", traffic={"timeout": 120}, workers=int(os.environ.get("UPSTREAM_WORKERS", "1")),
+                 logging={"access": {"enabled": os.environ.get("UPSTREAM_ACCESS_LOG") == "1"}},
+                 tracing={"excluded_urls": "" if os.environ.get("UPSTREAM_TRACING") == "1" else "."})
 @bentoml.asgi_app(api, path="/")
 @bentoml.asgi_app(dashboard_app, path="/ui")  # the dashboard; mounted first, so "/" does not shadow it
 class Upstream:

@@ -44,12 +44,14 @@ def create(name: str, role: str) -> str:
     return token
 
 
+_lookup = sa.select(api_tokens.c.sha256, api_tokens.c.role).where(api_tokens.c.sha256 == sa.bindparam("digest"))
+
+
 def role_of(token: str) -> str | None:
     """The role a presented token carries, or None for an unknown one. Raises DatabaseUnavailable."""
     digest = _digest(token)
-    with available(), engine().connect() as db:
-        row = db.execute(sa.select(api_tokens.c.sha256, api_tokens.c.role)
-                         .where(api_tokens.c.sha256 == digest)).first()
+    with available(), engine().connect() as db:  # a statement built once: this runs on every request
+        row = db.execute(_lookup, {"digest": digest}).first()
     if row is None or not hmac.compare_digest(row.sha256, digest):
         return None
     return row.role
