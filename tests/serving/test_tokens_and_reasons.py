@@ -49,3 +49,38 @@ def test_served_inputs_and_reasons_are_the_models_and_ethics_own(in_served_home,
     assert np.array_equal(x, model.matrix(rows), equal_nan=True)  # the lean path feeds the booster the same
     ours = explanations.sentences(model, x, explanations.contributions(model, x))
     assert ours == sentences(reasons(model, rows))
+
+
+@pytest.mark.parametrize("missing", ["nan", "zero_as_missing", "no_missing"])
+def test_borough_treeshap_equals_lightgbms_own_for_numbers_categories_and_missing_values(missing):
+    import lightgbm as lgb
+
+    from serving import treeshap
+
+    rng = np.random.default_rng(3)
+    n = 6000
+    x = np.column_stack([rng.normal(size=n).round(1), rng.integers(-1, 8, n).astype(float), rng.exponential(size=n),
+                         rng.integers(0, 3, n).astype(float)])
+    x[rng.random(n) < 0.15, 0] = np.nan
+    x[rng.random(n) < 0.1, 1] = np.nan
+    x[rng.random(n) < 0.2, 2] = 0.0
+    y = ((x[:, 1] % 3 == 0) ^ (np.nan_to_num(x[:, 0]) > 0.3) ^ (x[:, 2] < 0.5)).astype(int)
+    params = {"objective": "binary", "num_leaves": 15, "min_data_in_leaf": 20, "verbose": -1, "num_threads": 1,
+              "use_missing": missing != "no_missing", "zero_as_missing": missing == "zero_as_missing"}
+    booster = lgb.train(params, lgb.Dataset(x, y, categorical_feature=[1, 3]), num_boost_round=25)
+    assert {n["decision_type"] for nodes in treeshap._splits(booster) for n in nodes} == {"<=", "=="}
+    expected = booster.predict(x, pred_contrib=True)
+    assert np.allclose(treeshap.contributions(booster, x), expected, rtol=0, atol=1e-12)
+
+
+def test_borough_treeshap_equals_lightgbms_own_on_the_served_models(in_served_home):
+    from models import tracking
+    from models.experiment import REGISTERED_NAMES
+    from serving import treeshap
+
+    for name in REGISTERED_NAMES.values():
+        model = tracking.load_model(name, tracking.resolve_version(name, "champion"))
+        rows = pd.read_parquet(in_served_home.matrix, filters=[("as_of", "==", pd.Timestamp("2025-06-01"))])
+        x = model.matrix(rows)
+        assert np.allclose(treeshap.contributions(model.booster, x), model.booster.predict(x, pred_contrib=True),
+                           rtol=0, atol=1e-12)
