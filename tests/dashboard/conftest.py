@@ -4,6 +4,7 @@ signed-up person for every role. In-process clients for the role matrix; one rea
 browser tests."""
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +75,7 @@ def world(model_borough, model_matrix, tmp_path_factory) -> World:
         for role in ROLES:
             extra = [arg for w in wards for arg in ("--ward", w)] if role in ("caseworker", "team-manager") else []
             _invoke("users", "add", f"{role}-one", "--role", role, *extra, "--password-stdin", stdin=PASSWORD + "\n")
+    _forget_tracking_store()  # the commands pointed MLflow at this world through the environment
     return World(home, model_matrix, model_borough, [pd.Timestamp(m) for m in months], wards, own, own_uprn, other,
                  ("homelessness-risk", "2"))
 
@@ -90,6 +92,19 @@ def _households(matrix: Path, as_of) -> tuple[str, int, str, tuple]:
     mine = (top["ward"], next(w for w in wards if w != top["ward"]))
     outside = listed[~listed["ward"].isin(mine)].iloc[0]
     return top["household"], int(top["uprn"]), outside["household"], mine
+
+
+def _forget_tracking_store():
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        os.environ.pop(name, None)
+
+
+@pytest.fixture(autouse=True)
+def _no_tracking_store_left_behind():
+    """Reading the registry points MLflow at the world's store through MLFLOW_TRACKING_URI; leave no trace, or
+    a later module's fixture that runs before the per-test clean-up would read this world's registry."""
+    yield
+    _forget_tracking_store()
 
 
 @pytest.fixture

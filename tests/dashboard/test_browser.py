@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -23,7 +24,8 @@ AXE = Path(__file__).parents[2] / "serving" / "dashboard" / "node_modules" / "ax
 @pytest.fixture(scope="session")
 def server(world, tmp_path_factory):
     log = tmp_path_factory.mktemp("dashboard-server") / "server.log"
-    server = start_server(home_env(world.home), world.matrix, log)
+    # access log on (the strictest case for the personal-data scan), written to disk at once
+    server = start_server(home_env(world.home, UPSTREAM_ACCESS_LOG="1", PYTHONUNBUFFERED="1"), world.matrix, log)
     try:
         yield server
     finally:
@@ -224,12 +226,16 @@ def _personal_data(borough: Path, matrix: Path) -> dict[str, set[str]]:
 
 def test_the_logs_of_the_session_hold_no_personal_data(person, server, in_world):
     visitor = person()  # this test's own visits, so the scan is never of an empty session
+    before = len(server.output())
     page = visitor.sign_in("caseworker-one")
     page.click(f"a[href*='/households/{in_world.own}']")
     assert str(in_world.own_uprn) in page.inner_text("h1")  # the page shows the UPRN; the logs must not
     visitor.open("/list?target=fuel_poverty&band=high")
+    deadline = time.monotonic() + 15
+    while "path=/ui/households/" not in server.output()[before:] and time.monotonic() < deadline:
+        time.sleep(0.2)  # the access log line may land a moment after the answer
     logs = server.output() + "\n".join(Person.console)
-    assert "/ui/households/" in logs  # the access log saw the session
+    assert "path=/ui/households/" in logs[before:]  # the access log saw this session
     lowered = logs.lower()
     found = _personal_data(in_world.borough, in_world.matrix)
     numbers = set(re.findall(r"\d{6,12}", logs))
