@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 TARGET = "homelessness"
 
@@ -150,8 +151,10 @@ def main():
                                       stdout=log, stderr=subprocess.STDOUT)
         try:
             started = wait_ready(url, server)
+            memory = sum(p.memory_info().rss for p in [psutil.Process(server.pid),
+                                                       *psutil.Process(server.pid).children(recursive=True)])
             print(f"Feature build {matrix.name}: {len(build):,} rows; latest month {as_of}, "
-                  f"{len(uprns):,} households. Server ready in {started:.1f} s.")
+                  f"{len(uprns):,} households. Server ready in {started:.1f} s, {memory / 1e9:.2f} GB resident.")
             print(f"\nSingle-household /score ({TARGET}, with reasons), {args.requests:,} requests per level:")
             print("| concurrent clients | p50 ms | p99 ms | requests/s | failures |\n|---|---|---|---|---|")
             single = [{"target": TARGET, "households": [{"uprn": str(u), "as_of": as_of}]}
