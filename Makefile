@@ -59,7 +59,7 @@ demo: install
 	done
 	@echo "Runs and registered models: make mlflow-ui, then open http://127.0.0.1:5000"
 	$(VENV)/bin/upstream score --data $(BOROUGH) --features $(MATRIX) --as-of $$($(LATEST_MONTH))
-	$(VENV)/bin/python -m serving.dashboard.demo --features $(MATRIX)
+	$(VENV)/bin/python -m serving.dashboard.demo --data $(BOROUGH) --features $(MATRIX) --url http://$(SERVE_HOST):$(SERVE_PORT)/ui/
 	@# Last: the service, in the foreground (Ctrl-C stops it), with a token made for the demo only
 	@token=$$($(VENV)/bin/upstream tokens create --name "DEMO ONLY: make demo" --role service | tail -1) && \
 	  month=$$($(LATEST_MONTH)) && uprn=$$($(SAMPLE_UPRN)) && \

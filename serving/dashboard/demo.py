@@ -1,7 +1,7 @@
 """`make demo`'s dashboard step: the latest months' risk lists in the database (for the list and the
 trend), one demo account per role, and the URL and sign-ins printed — marked DEMO ONLY.
 
-python -m serving.dashboard.demo --features MATRIX [--months 3] [--url http://127.0.0.1:3000/ui/]
+python -m serving.dashboard.demo --features MATRIX [--data BOROUGH] [--months 3] [--url http://127.0.0.1:3000/ui/]
 
 Demo passwords are random, made once per $UPSTREAM_HOME and kept in demo-sign-ins.json there (readable
 only by its owner), so a second `make demo` prints the same ones. A council creates real accounts with
@@ -32,14 +32,16 @@ def _scored_months() -> set:
         return {pd.Timestamp(d) for d in db.execute(sa.select(risk_lists.risk_lists.c.as_of).distinct()).scalars()}
 
 
-def score_latest(matrix: Path, months: int) -> list[pd.Timestamp]:
+def score_latest(matrix: Path, months: int, data: Path | None = None) -> list[pd.Timestamp]:
     """`upstream score --as-of` for each of the matrix's latest MONTHS not yet in the database."""
     wanted = sorted(pd.read_parquet(matrix, columns=["as_of"])["as_of"].unique())[-months:]
     done = _scored_months()
     upstream = str(Path(sys.executable).with_name("upstream"))
     for month in map(pd.Timestamp, wanted):
         if month not in done:
-            subprocess.run([upstream, "score", "--as-of", f"{month:%Y-%m-%d}", "--features", str(matrix)], check=True)
+            borough = ["--data", str(data)] if data else []
+            subprocess.run([upstream, "score", *borough, "--as-of", f"{month:%Y-%m-%d}", "--features", str(matrix)],
+                           check=True)
     return [pd.Timestamp(m) for m in wanted]
 
 
@@ -64,18 +66,19 @@ def demo_accounts(wards: list[str]) -> dict[str, str]:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--features", type=Path, required=True)
+    parser.add_argument("--data", type=Path, help="the borough (default: $UPSTREAM_HOME/borough)")
     parser.add_argument("--months", type=int, default=3)
     parser.add_argument("--url", default="http://127.0.0.1:3000/ui/")
     args = parser.parse_args(argv)
     os.environ.setdefault("UPSTREAM_FEATURES", str(args.features.resolve()))
-    score_latest(args.features, args.months)
+    score_latest(args.features, args.months, args.data)
     from serving.dashboard import lists
 
     month = lists.latest("homelessness")
     top_wards = month.rows.dropna(subset=["ward"]).head(month.capacity)["ward"].value_counts().index[:2].tolist()
     sign_ins = demo_accounts(top_wards)
     print("\n==================== DEMO ONLY: synthetic data, throwaway accounts ====================")
-    print(f"Dashboard: {args.url}  (when the service is running: `upstream serve`)")
+    print(f"Dashboard: {args.url}  (served by `upstream serve`: make demo starts it last)")
     for role in ROLES:
         name = f"demo-{role}"
         wards = f"  wards: {', '.join(top_wards)}" if role in ("caseworker", "team-manager") else ""
