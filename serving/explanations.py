@@ -37,6 +37,16 @@ def raw(model: RiskModel, x: np.ndarray) -> np.ndarray:
     return model.booster.predict(x, raw_score=True, num_threads=threads(len(x)))
 
 
+def wording(name: str, value) -> str:
+    """The dictionary's plain English; a value outside what the dictionary knows (a client can send a recovery
+    stage of 9) is said plainly rather than failing the request."""
+    feature = BY_NAME[name]
+    try:
+        return describe(feature, value)
+    except (IndexError, ValueError, OverflowError):
+        return f"{feature.meaning}: {value:,.4g}" if isinstance(value, float) else f"{feature.meaning}: {value}"
+
+
 def contributions(model: RiskModel, x: np.ndarray) -> np.ndarray:
     """Per-feature TreeSHAP contributions to the raw score, last column the expected value (a whole borough
     goes tree by tree through `treeshap`, the same numbers in a third of the time)."""
@@ -59,7 +69,7 @@ def detailed(model: RiskModel, x: np.ndarray, contrib: np.ndarray, top: int | No
                 continue
             name = model.features[j]
             value = value_of(model, name, float(x[i, j]))
-            said.append({"feature": name, "value": value, "text": describe(BY_NAME[name], value),
+            said.append({"feature": name, "value": value, "text": wording(name, value),
                          "direction": "raises" if effect > 0 else "lowers" if effect < 0 else "no effect",
                          "contribution": effect})
         out.append(said)

@@ -2,6 +2,7 @@
 served over HTTP by `upstream serve` on a free loopback port."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -91,14 +92,27 @@ class Served:
         return {"Authorization": f"Bearer {token or self.service_token}"}
 
 
+@contextlib.contextmanager
+def registry_of(home: Path):
+    """This process pointed at HOME's registry and database, and nowhere afterwards: MLflow writes the store
+    into MLFLOW_TRACKING_URI, which would otherwise carry it into the next module's fixtures."""
+    stores = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("UPSTREAM_HOME", str(home))
+        for name in (*stores, "UPSTREAM_DATABASE_URL"):
+            patch.delenv(name, raising=False)
+        try:
+            yield
+        finally:
+            for name in stores:
+                os.environ.pop(name, None)
+
+
 def approved_home(home: Path, borough: Path, matrix: Path, tmp: Path):
     """Train, report and approve a quick model for each target in HOME (in this process, as the CLI does)."""
     runner = CliRunner()
     common = ["--data", str(borough), "--features", str(matrix)]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("UPSTREAM_HOME", str(home))
-        for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "UPSTREAM_DATABASE_URL"):
-            patch.delenv(name, raising=False)
+    with registry_of(home):
         for target, extra in QUICK.items():
             experiment = tmp / f"{target}.yaml"
             experiment.write_text(f"name: quick-{target}\ntarget: {target}\n{extra}"
@@ -142,13 +156,13 @@ def served(model_borough, model_matrix, tmp_path_factory):
 
 
 @pytest.fixture
-def in_served_home(served, monkeypatch):
+def in_served_home(served):
     """This process pointed at the served home (its registry and application database)."""
-    monkeypatch.setenv("UPSTREAM_HOME", str(served.home))
     from models import tracking
 
-    tracking.configure()
-    return served
+    with registry_of(served.home):
+        tracking.configure()
+        yield served
 
 
 def copy_cache(source_home: Path, home: Path):

@@ -8,6 +8,7 @@ import pytest
 
 from features.build import key_map_path
 from serving import ranking
+from tests.serving.conftest import registry_of
 
 AS_OF = "2025-06-01"
 
@@ -23,10 +24,9 @@ def borough_at(served):
 @pytest.fixture(scope="module")
 def champion(served):
     """The served homelessness model, loaded in this process from the registry."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("UPSTREAM_HOME", str(served.home))
-        from models import tracking
+    from models import tracking
 
+    with registry_of(served.home):
         tracking.configure()
         version = tracking.resolve_version("homelessness-risk", "champion")
         return version, tracking.load_model("homelessness-risk", version)
@@ -163,3 +163,18 @@ def test_models_readiness_metrics_and_health(served, champion):
     assert httpx.get(f"{served.url}/healthz").status_code == 200
     metrics = httpx.get(f"{served.url}/metrics")
     assert metrics.status_code == 200 and "bentoml_" in metrics.text
+
+
+def test_values_the_dictionary_cannot_word_are_still_explained(served, borough_at, champion):
+    _, model = champion
+    row = borough_at.iloc[11]
+    values = {name: (None if pd.isna(row[name]) else row[name] if name == "ward" else float(row[name]))
+              for name in model.features}
+    values |= {name: value for name, value in {"ct_highest_stage_12m": 9.0, "epc_band": -3.0}.items()
+               if name in values}
+    body = {"target": "homelessness", "household": {"household_key": "what-if", "as_of": AS_OF, "features": values}}
+    response = post(served, "/explain", body)
+    assert response.status_code == 200, response.text
+    texts = {c["feature"]: c["text"] for c in response.json()["contributions"]}
+    if "ct_highest_stage_12m" in texts:
+        assert texts["ct_highest_stage_12m"].endswith(": 9")
