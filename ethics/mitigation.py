@@ -104,16 +104,27 @@ def equal_recall_at_capacity(frame: pd.DataFrame, groups: pd.Series, budget: int
     return thresholds.chosen(low), low
 
 
-def threshold_optimizer(frame: pd.DataFrame, groups: pd.Series, seed: int = 0) -> np.ndarray:
+def threshold_optimizer(frame: pd.DataFrame, groups: pd.Series, seed: int = 0) -> tuple[np.ndarray, list[str]]:
+    """The library's decisions, and the groups it cannot serve: with nobody (or everybody) in need there is no
+    recall to equalise, so those rows are left unselected and named."""
+    y = frame["label"].to_numpy()
+    rates = pd.Series(y).groupby(groups.to_numpy()).mean()
+    left_out = sorted(rates[(rates == 0) | (rates == 1)].index)
+    fitted = ~groups.isin(left_out).to_numpy()
+    chosen = np.zeros(len(frame), dtype=bool)
+    if not 0 < y[fitted].sum() < fitted.sum():
+        return chosen, left_out
     optimizer = ThresholdOptimizer(estimator=HeldOutScores().fit(None), constraints=CONSTRAINT, objective=OBJECTIVE,
                                    prefit=True, predict_method="predict")
     # fairlearn walks every distinct score in Python; scores binned at 1/SCORE_BINS quantiles keep the
     # ranking (ties only within a bin) and take seconds instead of minutes on a borough's held-out months
     score = frame["rank_score"].to_numpy()
     edges = np.unique(np.quantile(score, np.linspace(0, 1, SCORE_BINS + 1)))
-    x = np.searchsorted(edges, score, side="right").astype(float)[:, None]
-    optimizer.fit(x, frame["label"].to_numpy(), sensitive_features=groups.to_numpy())
-    return optimizer.predict(x, sensitive_features=groups.to_numpy(), random_state=seed).astype(bool)
+    x = np.searchsorted(edges, score, side="right").astype(float)[fitted, None]
+    sensitive = groups.to_numpy()[fitted]
+    optimizer.fit(x, y[fitted], sensitive_features=sensitive)
+    chosen[fitted] = optimizer.predict(x, sensitive_features=sensitive, random_state=seed).astype(bool)
+    return chosen, left_out
 
 
 def mitigation(frame: pd.DataFrame, attribute: str, seed: int = 0) -> dict:
@@ -123,7 +134,8 @@ def mitigation(frame: pd.DataFrame, attribute: str, seed: int = 0) -> dict:
     model = _summary(frame, groups, current)
     capped, recall = equal_recall_at_capacity(frame, groups, int(current.sum()))
     equalised = _summary(frame, groups, capped)
-    library = _summary(frame, groups, threshold_optimizer(frame, groups, seed))
+    decisions, left_out = threshold_optimizer(frame, groups, seed)
+    library = _summary(frame, groups, decisions)
     cost = None
     if model["precision"] and equalised["precision"] is not None:
         cost = equalised["precision"] - model["precision"]
@@ -132,6 +144,6 @@ def mitigation(frame: pd.DataFrame, attribute: str, seed: int = 0) -> dict:
         "model": model,
         "equal_recall_at_capacity": {**equalised, "common_recall": recall, "precision_change": cost,
                                      "reached_change": equalised["reached"] - model["reached"]},
-        "threshold_optimizer": {**library, "constraint": CONSTRAINT, "objective": OBJECTIVE,
+        "threshold_optimizer": {**library, "constraint": CONSTRAINT, "objective": OBJECTIVE, "left_out": left_out,
                                 "times_capacity": library["selected"] / max(1, model["selected"])},
     }

@@ -53,3 +53,12 @@ def test_fairlearns_threshold_optimizer_equalises_recall_and_says_how_many_it_wo
     assert abs(recall["A"] - recall["B"]) < 0.1
     assert result["times_capacity"] == pytest.approx(result["selected"] / 360)
     assert result["constraint"] == "true_positive_rate_parity"
+
+
+def test_a_group_in_which_nobody_needed_help_is_left_out_of_the_optimizer_and_named():
+    frame = unfair_borough()
+    frame.loc[frame["group"] == "C", "label"] = 0  # the pooled smaller groups: nobody in need
+    result = mitigation(frame, "group")["threshold_optimizer"]
+    assert result["left_out"] == [POOLED]
+    assert result["recall"][POOLED] is None
+    assert abs(result["recall"]["A"] - result["recall"]["B"]) < 0.1
