@@ -45,5 +45,7 @@ def in_reported_home(reported, monkeypatch) -> Reported:
     from models import tracking
 
     monkeypatch.setenv("UPSTREAM_HOME", str(reported.home))
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        monkeypatch.delenv(name, raising=False)
     tracking.configure()
     return reported

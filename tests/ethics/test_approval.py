@@ -27,6 +27,8 @@ def registry(reported):
     """The reported challenger's home, data options and model source."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("UPSTREAM_HOME", str(reported.home))
+        for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):  # whatever an earlier module left behind
+            patch.delenv(name, raising=False)
         tracking.configure()
         source = MlflowClient().get_model_version(NAME, "1").source
     return reported.home, reported.common, source

@@ -58,6 +58,8 @@ def run_artifacts(reported, tmp_path_factory):
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("UPSTREAM_HOME", str(reported.home))
+        for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+            patch.delenv(name, raising=False)
         tracking.configure()
         run_id = MlflowClient().get_model_version(NAME, "1").run_id
         folder = mlflow.artifacts.download_artifacts(run_id=run_id, dst_path=str(tmp_path_factory.mktemp("run")))
