@@ -8,6 +8,7 @@ BentoML adds /healthz, /livez, /readyz and /metrics; /readyz here also says "rea
 """
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -60,6 +61,8 @@ class Upstream:
     def __init__(self):
         self.scoring = start()
         api.state.scoring = self.scoring
+        gc.collect()
+        gc.freeze()  # start-up's millions of objects out of the collector's way: no long pauses under load
         self._stop = threading.Event()
         threading.Thread(target=self._follow_registry, name="registry-refresh", daemon=True).start()
         log.warning("Serving %s", ", ".join(f"{s.name} version {s.version} ({s.source})"
