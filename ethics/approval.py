@@ -9,6 +9,7 @@ with the audit store. Approving moves the `champion` alias; nothing else does.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import tempfile
 from dataclasses import dataclass
@@ -56,7 +57,16 @@ class Decision:
 def engine() -> sa.Engine:
     from upstream.config import database_url
 
-    db = sa.create_engine(database_url())
+    return _engine(database_url())
+
+
+@functools.lru_cache(maxsize=4)
+def _engine(url: str) -> sa.Engine:
+    """One engine (and one table check) per database, not per call; psycopg 3 is the PostgreSQL driver here,
+    so a plain postgresql:// URL is read as postgresql+psycopg://."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    db = sa.create_engine(url)
     metadata.create_all(db)
     return db
 

@@ -33,7 +33,7 @@ def describe(feature: Feature, value) -> str:
     """The feature's value in plain English, as the dictionary words it."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return f"{feature.meaning}: not known"
-    if feature.name == "ct_highest_stage_12m":
+    if feature.name == "ct_highest_stage_12m" and value == int(value) and 0 <= value < len(RECOVERY_STAGES):
         return f"Council tax recovery in the last 12 months: {RECOVERY_STAGES[int(value)]}"
     if feature.kind == "flag" and not value:
         return feature.absent or f"{feature.meaning}: no"
@@ -41,7 +41,10 @@ def describe(feature: Feature, value) -> str:
         return f"{feature.meaning}: none ({feature.window})"
     if not feature.reason:
         return f"{feature.meaning}: {value:,.4g}"
-    label = BAND_LETTERS.get(feature.name, "")[int(value) - 1: int(value)] if feature.kind == "band" else ""
+    letters = BAND_LETTERS.get(feature.name, "")
+    if feature.kind == "band" and not (value == int(value) and 1 <= value <= len(letters)):
+        return f"{feature.meaning}: {value:,.4g}"  # a value no band has: said as it is, never as a wrong band
+    label = letters[int(value) - 1] if feature.kind == "band" else ""
     months = _months(value) if "{months}" in feature.reason else ""
     return feature.reason.format(value=value, label=label, months=months)
 

@@ -52,6 +52,11 @@ def test_shap_tree_explainer_equals_lightgbms_contributions_and_adds_up_to_the_s
     ("months_since_approach", 7.6, "Owed a homelessness duty at this address 8 months ago"),
     ("rent_arrears_weeks", None, "Arrears as weeks of rent: not known"),
     ("ward", "Abbey", "Lives in Abbey ward"),
+    # values a client could send that no stage or band has: said as they are, never as a wrong stage or band
+    ("ct_highest_stage_12m", 9.0, "Highest recovery stage (0 none, 1 reminder ... 5 enforcement agent): 9"),
+    ("ct_highest_stage_12m", -1.0, "Highest recovery stage (0 none, 1 reminder ... 5 enforcement agent): -1"),
+    ("epc_band", -3.0, "EPC band (A=1 ... G=7): -3"),
+    ("epc_band", 2.5, "EPC band (A=1 ... G=7): 2.5"),
 ])
 def test_values_are_said_in_plain_english(name, value, text):
     assert describe(BY_NAME[name], value) == text
