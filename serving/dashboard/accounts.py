@@ -1,8 +1,9 @@
 """Local accounts: argon2 password hashes, lockout after repeated failures, and a session version that
 signing out bumps, so a copied session cookie stops working the moment its owner signs out.
 
-Single sign-on (OIDC) is a configuration option documented in serving/README.md; these accounts are the
-default and the break-glass route.
+With single sign-on (OIDC, `single_sign_on.py`) a person's record is made and updated from the identity
+provider's claims on each sign-in and holds no password (it cannot sign in here); these local accounts stay
+the default and the break-glass route.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from serving.dashboard.store import available, engine, metadata
 MAX_FAILURES = int(os.environ.get("UPSTREAM_LOCKOUT_FAILURES", "5"))
 LOCKOUT = dt.timedelta(minutes=float(os.environ.get("UPSTREAM_LOCKOUT_MINUTES", "15")))
 MIN_PASSWORD = 10
+NO_PASSWORD = "single sign-on"  # what a single sign-on record holds instead of a hash: matches no password
 hasher = PasswordHasher()
 _DUMMY = hasher.hash("not a password anyone has")  # unknown names take as long as wrong passwords
 
@@ -35,6 +37,15 @@ users = sa.Table(
     sa.Column("session_version", sa.Integer, nullable=False, default=1),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_sign_in", sa.DateTime(timezone=True)),
+)
+
+# Which provider account each single sign-on record belongs to: its issuer and subject, never its name
+# (names can be reused or edited at the provider; the subject cannot).
+sso_identities = sa.Table(
+    "dashboard_sso_identities", metadata,
+    sa.Column("issuer", sa.String(300), primary_key=True),
+    sa.Column("subject", sa.String(300), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("dashboard_users.id"), nullable=False, unique=True),
 )
 
 
@@ -88,7 +99,7 @@ def authenticate(name: str, password: str) -> User:
     refusal = None
     with available(), engine().begin() as db:  # the failure is committed before Refused is raised
         row = db.execute(users.select().where(users.c.name == name.strip())).first()
-        if row is None:
+        if row is None or row.password_hash == NO_PASSWORD:  # single sign-on records have no password here
             _verify(_DUMMY, password)
             refusal = "unknown"
         elif (locked_until := _aware(row.locked_until)) and locked_until > _now():
@@ -105,6 +116,28 @@ def authenticate(name: str, password: str) -> User:
                 failed_attempts=0, locked_until=None, last_sign_in=_now()))
     if refusal:
         raise Refused(refusal)
+    return _user(row)
+
+
+def from_single_sign_on(issuer: str, subject: str, name: str, role: str, wards: tuple[str, ...]) -> User:
+    """The record of the provider's account (ISSUER, SUBJECT), made on its first sign-in and brought up to date
+    with its claims on each one (role and wards as the provider says now). A name already used by another
+    account (a local one, say a break-glass admin) is refused: the provider may not take it over."""
+    role, wards = normalised_role(role), sorted(set(wards))
+    with available(), engine().begin() as db:
+        linked = db.execute(sa.select(sso_identities.c.user_id).where(
+            sso_identities.c.issuer == issuer, sso_identities.c.subject == subject)).scalar()
+        holder = db.execute(sa.select(users.c.id).where(users.c.name == name)).scalar()
+        if holder is not None and holder != linked:
+            raise ValueError(f"the user name {name!r} already belongs to another Upstream account")
+        values = {"name": name, "role": role, "wards": wards, "last_sign_in": _now()}
+        if linked is None:
+            linked = db.execute(users.insert().values(password_hash=NO_PASSWORD, failed_attempts=0, session_version=1,
+                                                      created_at=_now(), **values)).inserted_primary_key[0]
+            db.execute(sso_identities.insert().values(issuer=issuer, subject=subject, user_id=linked))
+        else:
+            db.execute(users.update().where(users.c.id == linked).values(**values))
+        row = db.execute(users.select().where(users.c.id == linked)).first()
     return _user(row)
 
 
@@ -135,7 +168,8 @@ def everyone() -> list[dict]:
     """Every account for the admin page (never the hash)."""
     with available(), engine().connect() as db:
         rows = db.execute(sa.select(users.c.id, users.c.name, users.c.role, users.c.wards, users.c.failed_attempts,
-                                    users.c.locked_until, users.c.created_at, users.c.last_sign_in)
+                                    users.c.locked_until, users.c.created_at, users.c.last_sign_in,
+                                    (users.c.password_hash == NO_PASSWORD).label("single_sign_on"))
                           .order_by(users.c.role, users.c.name)).mappings().all()
     now = _now()
     return [{**row, "locked": bool(row["locked_until"] and _aware(row["locked_until"]) > now)} for row in rows]

@@ -3,13 +3,14 @@ its own with `uvicorn serving.dashboard.app:app` (the same pages, without the sc
 from __future__ import annotations
 
 import urllib.parse
+from types import SimpleNamespace
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from serving.dashboard import assets
+from serving.dashboard import assets, single_sign_on
 from serving.dashboard.pages import admin, caseworker, governance, sign_in
 from serving.dashboard.security import (
     SESSION_COOKIE, SESSION_HOURS, CsrfRejected, Forbidden, SignInRequired, secure_cookies, session_secret)
@@ -64,8 +65,16 @@ def _message(request: Request, status: int, heading: str, *paragraphs: str):
 def create_app() -> FastAPI:
     assets.check()
     app = FastAPI(title="Upstream dashboard", docs_url=None, redoc_url=None, openapi_url=None)
+    sso = single_sign_on.settings()  # None unless $UPSTREAM_OIDC_ISSUER is set
+    app.state.sso = SimpleNamespace(settings=sso, client=single_sign_on.client(sso)) if sso else None
     for router in (sign_in.router, caseworker.router, governance.router, admin.router, assets.router):
         app.include_router(router)
+    # Last, so it answers only what no page did: BentoML hands the mount only paths one of its routes matches,
+    # and without this an unknown address would get BentoML's bare "Not Found" instead of the service's page
+    @app.api_route("/{anything:path}", methods=["GET", "HEAD", "POST"], include_in_schema=False)
+    async def _unknown(anything: str):
+        raise HTTPException(404)
+
     app.add_middleware(Sessions)
     app.add_middleware(SecurityHeaders)
 

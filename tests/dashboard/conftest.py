@@ -112,7 +112,14 @@ def in_world(world, monkeypatch) -> World:
     """This process pointed at the world's home (registry, application database, feature build)."""
     monkeypatch.setenv("UPSTREAM_HOME", str(world.home))
     monkeypatch.setenv("UPSTREAM_FEATURES", str(world.matrix))
+    monkeypatch.setenv("UPSTREAM_GAZETTEER", str(world.borough))  # the council's LLPG extract, for addresses
     return world
+
+
+def address_of(world: World, uprn: int) -> str:
+    """The household's address as the borough's gazetteer extract has it (what the household page shows)."""
+    gazetteer = pd.read_csv(world.borough / "extracts" / "llpg" / "gazetteer.csv", usecols=["uprn", "address"])
+    return gazetteer.set_index("uprn").loc[uprn, "address"]
 
 
 def csrf_of(html: str) -> str:
@@ -180,3 +187,87 @@ def as_role(in_world):
 def pytest_terminal_summary(terminalreporter):
     if any(ARTIFACTS.glob("*.png")):
         terminalreporter.write_line(f"Dashboard screenshots and axe results: {ARTIFACTS}")
+
+
+# Single sign-on: a real OpenID Connect provider process on the loopback interface (oidc_provider.py)
+SSO_CLIENT = ("upstream-dashboard", "test-client-secret-not-a-real-one")
+SSO_FAULTS = ("tampered", "wrong-audience", "expired", "wrong-issuer", "wrong-nonce", "unknown-key")
+
+
+@dataclass(frozen=True)
+class Provider:
+    issuer: str
+    process: object
+
+    @property
+    def env(self) -> dict:
+        return {"UPSTREAM_OIDC_ISSUER": self.issuer, "UPSTREAM_OIDC_CLIENT_ID": SSO_CLIENT[0],
+                "UPSTREAM_OIDC_CLIENT_SECRET": SSO_CLIENT[1], "UPSTREAM_OIDC_ROLES_CLAIM": "roles",
+                "UPSTREAM_OIDC_WARDS_CLAIM": "wards"}
+
+    def requests(self) -> list[dict]:
+        import httpx
+
+        return httpx.get(f"{self.issuer}/test/requests").json()
+
+
+def sso_users(wards: tuple) -> dict:
+    """The provider's people: their claims, and for the refusal tests a fault in their ID token."""
+    def caseworker(username, **extra):
+        return {"claims": {"preferred_username": username, "roles": ["caseworker"], "wards": [wards[0]], **extra}}
+    users = {
+        "casey": caseworker("casey.worker@council.test", sub="casey-subject", name="Casey Worker"),
+        # the same person (same subject) after the council moved her to the other ward
+        "casey-moved": {"claims": {"sub": "casey-subject", "preferred_username": "casey.worker@council.test",
+                                   "roles": "caseworker", "wards": wards[1]}},
+        "board": {"claims": {"preferred_username": "board.member@council.test", "roles": ["Upstream.ethics-board"]}},
+        "finance": {"claims": {"preferred_username": "finance.officer@council.test", "roles": ["Finance.Approver"]}},
+        "no-wards": {"claims": {"preferred_username": "new.starter@council.test", "roles": ["caseworker"]}},
+        "two-roles": {"claims": {"preferred_username": "busy.person@council.test", "roles": ["caseworker", "admin"],
+                                 "wards": [wards[0]]}},
+        "takeover": {"claims": {"preferred_username": "admin-one", "roles": ["admin"]}},  # a local account's name
+    }
+    for fault in SSO_FAULTS:
+        users[fault] = {**caseworker(f"{fault}@council.test"), "token": fault}
+    return users
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(world, tmp_path_factory):
+    import json
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from tests.serving.conftest import free_port
+
+    folder = tmp_path_factory.mktemp("oidc-provider")
+    config = folder / "users.json"
+    config.write_text(json.dumps({"client_id": SSO_CLIENT[0], "client_secret": SSO_CLIENT[1],
+                                  "redirect_uris": ["https://testserver/oidc/callback",
+                                                    "http://127.0.0.1/ui/oidc/callback"],
+                                  "users": sso_users(world.wards)}))
+    port = free_port()
+    with (folder / "provider.log").open("w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "tests.dashboard.oidc_provider", "--port", str(port),
+                                    "--users", str(config)], cwd=Path(__file__).parents[2], stdout=log,
+                                   stderr=subprocess.STDOUT)
+    provider = Provider(f"http://127.0.0.1:{port}", process)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{provider.issuer}/.well-known/openid-configuration", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"the test OIDC provider did not start:\n{(folder / 'provider.log').read_text()}")
+        time.sleep(0.2)
+    try:
+        yield provider
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -3,6 +3,7 @@ land in the timeline; disagreeing needs a reason."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 
 import pytest
@@ -17,10 +18,29 @@ def test_viewing_a_household_asks_why_then_writes_who_when_which_what_and_purpos
     assert ask.status_code == 200 and "Why are you opening this household?" in ask.text
     assert not audit.search(what="viewed household", household=in_world.own, who="caseworker-one")
     page = browser.get(f"/households/{in_world.own}?purpose=referral")
-    assert page.status_code == 200 and f"UPRN {in_world.own_uprn}" in page.text
+    assert page.status_code == 200 and f"<dd class=\"govuk-summary-list__value\">{in_world.own_uprn}</dd>" in page.text
     row = audit.search(what="viewed household", household=in_world.own, who="caseworker-one")[0]
     assert row["role"] == "caseworker" and row["purpose"] == "Preparing or checking a referral" and row["at"]
     assert str(in_world.own_uprn) not in " ".join(str(v) for v in row.values())
+
+
+def test_the_household_page_shows_the_address_from_the_gazetteer_but_never_audits_it(as_role, in_world, monkeypatch):
+    from serving.dashboard import audit
+    from serving.dashboard.gazetteer import readable
+    from tests.dashboard.conftest import address_of
+
+    address = address_of(in_world, in_world.own_uprn)
+    browser = as_role("caseworker")
+    asked = browser.get(f"/households/{in_world.own}").text
+    assert readable(address) not in html.unescape(asked)  # not before the purpose is stated
+    page = html.unescape(browser.get(f"/households/{in_world.own}?purpose=query").text)
+    assert f'<h1 class="govuk-heading-l">{readable(address)}</h1>' in page  # as people write it, postcode in capitals
+    rows = audit.search(household=in_world.own)
+    assert rows[0]["what"] == "viewed household"
+    assert not [r for r in rows if address.lower() in " ".join(str(v) for v in r.values()).lower()]
+    monkeypatch.setenv("UPSTREAM_GAZETTEER", str(in_world.home / "no-such-extract"))
+    page = browser.get(f"/households/{in_world.own}?purpose=query").text
+    assert readable(address) not in html.unescape(page) and "The address is not shown" in page
 
 
 def test_the_household_page_says_what_the_scores_mean_and_that_they_support_judgement(as_role, in_world):
@@ -86,6 +106,7 @@ def test_the_audit_log_and_actions_cannot_be_changed_or_deleted(in_world):
     from serving.dashboard.store import engine
 
     audit.record("someone", "admin", "tested")
+    actions.record(in_world.other, "someone", "contacted")  # a row in each table: the triggers fire per row
     for table in (audit.audit_log, actions.household_actions):
         with pytest.raises(sa.exc.DatabaseError, match="append-only"):
             with engine().begin() as db:

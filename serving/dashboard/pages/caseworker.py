@@ -9,7 +9,7 @@ import urllib.parse
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from serving.dashboard import accounts, actions, audit, households, lists
+from serving.dashboard import accounts, actions, audit, gazetteer, households, lists
 from serving.dashboard.access import may, sees_ward
 from serving.dashboard.chart import trend_svg
 from serving.dashboard.security import Forbidden, allowed, checked_form
@@ -27,7 +27,7 @@ MEANING = {"homelessness": "about {n} in 100 households with records like these 
            "fuel_poverty": "about {n} in 100 households with records like these are found fuel poor at an assessment "
                            "within three months."}
 BAND_ORDER = {b: i for i, b in enumerate(lists.BANDS)}
-# No conditional reveals: GOV.UK Frontend marks revealing radios aria-expanded, which radios may not carry
+# Each but "contacted" reveals the question it needs (household.html); the server checks it whatever the browser did
 ACTION_CHOICES = {"contacted": "Contacted the household", "referred": "Referred them", "no_action": "No action",
                   "outcome": "Recording an outcome"}
 
@@ -122,7 +122,9 @@ def _household_page(request: Request, user, household: str, uprn: int, row, erro
     team = ([u["name"] for u in accounts.team_of(user) if u["role"] == "caseworker"]
             if user.role == "team-manager" else [])
     months = sorted({p["as_of"] for points in trend.values() for p in points})
+    address = gazetteer.address(uprn)
     return render(request, "household.html", status_code, household=household, uprn=uprn, ward=row["ward"],
+                  address=gazetteer.readable(address) if address else None,
                   scores=scores, trend=trend, trend_months=months,
                   trend_svg=trend_svg(trend, lists.TARGETS) if months else None, facts=facts, quiet_facts=quiet,
                   timeline=history, allocated_to=allocated, can_allocate=bool(team), team=team,
@@ -182,7 +184,8 @@ async def record_action(household: str, request: Request, user=Depends(allowed("
               "no_action": fields.get("reason", ""), "outcome": fields.get("outcome", "")}.get(kind, "")
     month = lists.latest(target)
     actions.record(household, user.name, kind, detail, fields.get("note", ""), target,
-                   month.model_version if month else None, fields["agrees"] == "no", fields.get("disagreement", ""))
+                   month.model_version if month else None, fields["agrees"] == "no",
+                   fields.get("disagreement", "") if fields["agrees"] == "no" else "")
     audit.record(user.name, user.role, "recorded action", household=household, purpose=PURPOSES["follow-up"]
                  if kind == "outcome" else PURPOSES["priority-list"],
                  detail=f"{actions.KINDS[kind]} ({target})"
