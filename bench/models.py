@@ -54,7 +54,8 @@ def goals(target: str, model: dict, rule: dict, logistic: dict) -> list[tuple[st
 
 
 def target_table(target: str, metrics: pd.DataFrame, splits: dict, capacity: int, ceiling: dict) -> str:
-    mean = metrics.groupby("scorer", sort=False)[[c for c, _ in COLUMNS] + ["auc_skill", "precision_ratio"]].mean()
+    mean = metrics.groupby("scorer", sort=False)[[c for c, _ in COLUMNS] + ["calibration_floor", "auc_skill",
+                                                                            "precision_ratio"]].mean()
     tested = [name for name in splits if name != "production"]
     windows = ", ".join(splits[name]["test"] for name in tested)
     lines = [f"**{target.replace('_', ' ')}** — mean of {len(tested)} rolling test windows ({windows}); "
@@ -66,9 +67,12 @@ def target_table(target: str, metrics: pd.DataFrame, splits: dict, capacity: int
                  f"{ceiling['ceiling_precision_at_k']:.3f} | |")
     lines += ["", "| ratio | value | goal | met |", "|---|---|---|---|"]
     rows = goals(target, *(mean.loc[s].to_dict() for s in ("model", "rule", "logistic")))
-    lines += [f"| {name} | {value:.2f} | {goal} | {'yes' if met else 'no'} |" for name, value, goal, met in rows]
+    lines += [f"| {name} | {value:.{3 if 'calibration' in name else 2}f} | {goal} | {'yes' if met else 'no'} |"
+              for name, value, goal, met in rows]
     lines.append(f"| perfect records: AUC skill vs oracle* | {ceiling['auc_skill']:.2f} | | |")
     lines.append(f"| perfect records: precision@k vs oracle* | {ceiling['precision_ratio']:.2f} | | |")
+    lines.append(f"| calibration error of a perfectly calibrated model on these rows** | "
+                 f"{mean.loc['model', 'calibration_floor']:.3f} | | |")
     return "\n".join(lines)
 
 
@@ -135,6 +139,9 @@ def main():
                     "no council system records (a landlord's notice, a relationship ending, family asking someone "
                     "to leave, abuse, income), measured on the latest test window against the oracle on the "
                     "truth's rows. The oracle's edge over it is out of reach of any model of council data.")
+        text.append("\\*\\* the mean calibration error a perfectly calibrated scorer would show on the same test rows "
+                    "(outcomes drawn from its own scores; `models.metrics.calibration_floor`): with a few thousand "
+                    "labelled rows a month, 20 bins of the score are noisy, so read the calibration error against it.")
         report = "\n\n".join(text)
         print(report)
         if args.readme:

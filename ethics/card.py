@@ -222,6 +222,17 @@ def _mitigation_table(facts: VersionFacts) -> dict:
                         "Precision", "Lowest / highest group recall"], "rows": rows}
 
 
+def _cross_fitted(p: dict) -> bool:
+    return int(p.get("calibration_folds") or 0) > 1
+
+
+def _calibrated_on(p: dict) -> str:
+    if _cross_fitted(p):
+        return (f"on out-of-fold scores over the latest {p.get('calibration_months')} labelled months "
+                f"({p.get('calibration_folds')} folds of households)")
+    return "on later months"
+
+
 def model_card(facts: VersionFacts) -> list[dict]:
     p, k = facts.params, facts.fairness["capacity"]
     label = f"label_{facts.target}"
@@ -231,7 +242,7 @@ def model_card(facts: VersionFacts) -> list[dict]:
             ("Name and version", f"{facts.name} version {facts.version}"),
             ("Registered", facts.created), ("MLflow run", facts.run_id),
             ("Type", f"LightGBM gradient-boosted trees ({p.get('lgbm.trees')} trees of up to {p.get('lgbm.num_leaves')} "
-                     f"leaves), with {p.get('calibration')} calibration on later months"),
+                     f"leaves), with {p.get('calibration')} calibration {_calibrated_on(p)}"),
             ("Features", f"{len(features)}, from the groups {str(p.get('feature_groups', '')).replace(',', ', ')}"),
             ("Data fingerprint", p.get("data_fingerprint")), ("Licence", "MIT (Upstream, open source)"),
             ("Owner and contact", COUNCIL)]),
@@ -257,9 +268,13 @@ def model_card(facts: VersionFacts) -> list[dict]:
             "the harm to watch (the Aequitas fairness tree)."]),
         _section("Training and evaluation data", text=[
             f"Label: {LABELS[label]}.",
-            f"Evaluated on {len(facts.splits) - 1} rolling temporal splits: each model is trained on months whose "
-            "labels closed before its calibration months, which close before its test months, so no test outcome "
-            "was known at training time. The registered model is refitted on every labelled month."],
+            f"Evaluated on {len(facts.splits) - 1} rolling temporal splits: " + (
+                "each model is trained on months whose labels closed before its test months, and calibrated on "
+                "scores of households it was not trained on (cross-fitting), so no test outcome was known at "
+                "training time." if _cross_fitted(p) else
+                "each model is trained on months whose labels closed before its calibration months, which close "
+                "before its test months, so no test outcome was known at training time.")
+            + " The registered model is refitted on every labelled month."],
             facts=[(name, f"train {s['train']}; calibration {s['calibration']}; test {s['test']}")
                    for name, s in facts.splits.items()] + [("Labelled household-months", f"{int(p.get('labelled_rows', 0)):,}")]),
         _section("Quantitative analyses", text=[

@@ -50,7 +50,7 @@ def _number(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
-def html(facts: VersionFacts, status: str = "Awaiting the ethics board's decision") -> str:
+def html(facts: VersionFacts, status: str = "Written for the ethics board's decision, which the version's approval record holds") -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["council"] = _council
     importance = facts.importance.head(15)

@@ -40,6 +40,9 @@ class Experiment(Strict):
     capacity: int = Field(250, ge=1, description="Households caseworkers can reach per month")
     splits: Splits = Splits()
     calibration: Literal["isotonic", "platt"] = "isotonic"
+    calibration_folds: int = Field(0, ge=0, description=(
+        "0: calibrate on the months after training's; 2 or more: train on every month whose labels are known "
+        "and calibrate on out-of-fold scores, households in this many folds (models/learner.py)"))
     negative_sample: float = Field(0.3, gt=0, le=1, description="Share of negatives kept for training")
     seed: int = 7
     model: dict = Field(default_factory=dict, description="LightGBM parameters shared by every candidate")
@@ -53,6 +56,14 @@ class Experiment(Strict):
         if unknown:
             raise ValueError(f"unknown feature groups {unknown}; choose from {FEATURE_GROUPS}")
         return groups
+
+    @field_validator("calibration_folds")
+    @classmethod
+    def _at_least_two_folds(cls, folds: int) -> int:
+        if folds == 1:
+            raise ValueError("calibration_folds must be 0 (a later window) or at least 2: one fold leaves no "
+                             "household out")
+        return folds
 
     @model_validator(mode="after")
     def _no_shorter_gap_than_the_label(self) -> Experiment:

@@ -99,40 +99,113 @@ class RiskModel:
                    meta.get("params", {}), meta.get("info", {}))
 
 
-def sample_negatives(frame: pd.DataFrame, label: str, share: float, seed: int) -> pd.DataFrame:
+def negatives_kept(frame: pd.DataFrame, label: str, share: float, seed: int) -> np.ndarray:
+    """Which rows training keeps: every positive and SHARE of the negatives."""
     if share >= 1:
-        return frame
-    keep = (frame[label] == 1) | (np.random.default_rng(seed).random(len(frame)) < share)
-    return frame[keep]
+        return np.ones(len(frame), dtype=bool)
+    return ((frame[label] == 1) | (np.random.default_rng(seed).random(len(frame)) < share)).to_numpy()
+
+
+def sample_negatives(frame: pd.DataFrame, label: str, share: float, seed: int) -> pd.DataFrame:
+    return frame[negatives_kept(frame, label, share, seed)]
+
+
+def household_folds(keys: pd.Series, folds: int) -> np.ndarray:
+    """A fixed fold for each household (from a hash of its key), the same for all its months."""
+    return pd.util.hash_pandas_object(keys.reset_index(drop=True), index=False).to_numpy() % folds
+
+
+def trees_used(booster: lgb.Booster) -> int:
+    """The trees a prediction uses: up to the best iteration when training stopped early."""
+    return booster.best_iteration or booster.current_iteration()
+
+
+def _shell(target: str, features: list[str], train: pd.DataFrame, params: dict) -> RiskModel:
+    wards = sorted(train["ward"].dropna().unique().tolist()) if "ward" in features else []
+    return RiskModel(target, features, wards, None, None, params)
+
+
+def _booster(shell: RiskModel, train: pd.DataFrame, label: str, params: dict, seed: int,
+             valid: pd.DataFrame | None = None, rounds: int | None = None) -> lgb.Booster:
+    """Stop early on VALID, or grow exactly ROUNDS trees."""
+    merged = {**BASE_PARAMS, **params, "seed": seed}
+    most, patience = merged.pop("num_boost_round"), merged.pop("early_stopping_rounds")
+    categorical = [i for i, name in enumerate(shell.features) if name in CATEGORICAL]
+    dtrain = lgb.Dataset(shell.matrix(train), train[label].to_numpy(), categorical_feature=categorical or "auto",
+                         free_raw_data=True)
+    if valid is None:
+        return lgb.train(merged, dtrain, num_boost_round=rounds)
+    dvalid = lgb.Dataset(shell.matrix(valid), valid[label].to_numpy(), reference=dtrain)
+    return lgb.train(merged, dtrain, num_boost_round=most, valid_sets=[dvalid],
+                     callbacks=[lgb.early_stopping(patience, verbose=False)])
 
 
 def fit(target: str, features: list[str], train: pd.DataFrame, calibration: pd.DataFrame, label: str,
         params: dict, calibration_method: str, seed: int) -> RiskModel:
     """Fit the booster on TRAIN (stopping early on CALIBRATION), then the calibrator on CALIBRATION."""
-    wards = sorted(train["ward"].dropna().unique().tolist()) if "ward" in features else []
-    shell = RiskModel(target, features, wards, None, None, params)
-    merged = {**BASE_PARAMS, **params, "seed": seed}
-    rounds, patience = merged.pop("num_boost_round"), merged.pop("early_stopping_rounds")
-    categorical = [i for i, name in enumerate(features) if name in CATEGORICAL]
-    x_train, x_cal = shell.matrix(train), shell.matrix(calibration)
-    y_cal = calibration[label].to_numpy()
-    dtrain = lgb.Dataset(x_train, train[label].to_numpy(), categorical_feature=categorical or "auto",
-                         free_raw_data=True)
-    dcal = lgb.Dataset(x_cal, y_cal, reference=dtrain)
-    shell.booster = lgb.train(merged, dtrain, num_boost_round=rounds, valid_sets=[dcal],
-                              callbacks=[lgb.early_stopping(patience, verbose=False)])
-    shell.calibrator = Calibrator.fit(calibration_method, shell.raw(x_cal), y_cal)
+    shell = _shell(target, features, train, params)
+    shell.booster = _booster(shell, train, label, params, seed, valid=calibration)
+    shell.calibrator = Calibrator.fit(calibration_method, shell.raw(shell.matrix(calibration)),
+                                      calibration[label].to_numpy())
+    shell.info["calibration_average_precision"] = float(
+        average_precision_score(calibration[label], shell.raw(shell.matrix(calibration))))
     return shell
 
 
-def search(target: str, features: list[str], train: pd.DataFrame, calibration: pd.DataFrame, label: str,
-           candidates: list[dict], calibration_method: str, seed: int) -> tuple[RiskModel, list[dict]]:
-    """Try each candidate; keep the one with the best average precision on the calibration window."""
+def cross_fit(rows: pd.DataFrame, calibration_dates: list, label: str, folds: int, negative_share: float,
+              seed: int, fit_fold, score) -> tuple[list, np.ndarray, np.ndarray]:
+    """Out-of-fold scores for the rows in the calibration months: for each household fold, FIT_FOLD(training
+    rows of the other households, negatives sampled; this fold's calibration rows) makes a model and SCORE
+    scores this fold's calibration rows with it. Returns the models, the scores and their labels."""
+    fold = household_folds(rows["household_key"], folds)
+    kept = negatives_kept(rows, label, negative_share, seed)
+    held = rows["as_of"].isin(calibration_dates).to_numpy()
+    fitted, scores, labels = [], [], []
+    for f in range(folds):
+        mine = held & (fold == f)
+        fitted.append(fit_fold(rows[kept & (fold != f)], rows[mine]))
+        scores.append(score(fitted[-1], rows[mine]))
+        labels.append(rows.loc[mine, label].to_numpy())
+    return fitted, np.concatenate(scores), np.concatenate(labels)
+
+
+def fit_cross_fitted(target: str, features: list[str], rows: pd.DataFrame, calibration_dates: list, label: str,
+                     params: dict, calibration_method: str, seed: int, folds: int,
+                     negative_share: float) -> RiskModel:
+    """Cross-fitted calibration (as scikit-learn's CalibratedClassifierCV, folds by household): the booster
+    trains on every row of ROWS (negatives sampled), and the calibrator is fitted on out-of-fold scores over
+    the CALIBRATION_DATES, at the true base rate. The first fold stops early; every other booster, the kept
+    one included, grows as many trees, so the scores the calibrator learnt from are on the kept one's scale.
+
+    Worth it when the calibration window must span a whole year: council tax recovery runs on the financial
+    year, so a calibrator fitted on the latest quarter alone misreads the next one (fuel poverty)."""
+    trees = []
+
+    def fit_fold(train, valid):
+        part = _shell(target, features, rows, params)
+        part.booster = _booster(part, train, label, params, seed, valid=None if trees else valid,
+                                rounds=trees[0] if trees else None)
+        trees.append(trees_used(part.booster))
+        return part
+
+    _, raw, y = cross_fit(rows, calibration_dates, label, folds, negative_share, seed, fit_fold,
+                          lambda part, frame: part.raw(part.matrix(frame)))
+    shell = _shell(target, features, rows, params)
+    shell.booster = _booster(shell, sample_negatives(rows, label, negative_share, seed), label, params, seed,
+                             rounds=trees[0])
+    shell.calibrator = Calibrator.fit(calibration_method, raw, y)
+    shell.info["calibration_average_precision"] = float(average_precision_score(y, raw))
+    return shell
+
+
+def search(candidates: list[dict], fit_one) -> tuple[RiskModel, list[dict]]:
+    """Try each candidate with FIT_ONE(params); keep the one with the best average precision on the
+    calibration months (out of fold, when cross-fitted)."""
     tried, best = [], None
     for params in candidates:
-        model = fit(target, features, train, calibration, label, params, calibration_method, seed)
-        score = average_precision_score(calibration[label], model.raw(model.matrix(calibration)))
-        tried.append({**params, "average_precision": float(score), "trees": model.booster.best_iteration})
+        model = fit_one(params)
+        score = model.info["calibration_average_precision"]
+        tried.append({**params, "average_precision": score, "trees": trees_used(model.booster)})
         if best is None or score > best[0]:
             best = (score, model)
     return best[1], tried

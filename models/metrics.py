@@ -21,6 +21,21 @@ def calibration_error(y: np.ndarray, p: np.ndarray, bins: int = CALIBRATION_BINS
     return float(sum(gaps) / len(p))
 
 
+def calibration_floor(p: np.ndarray, bins: int = CALIBRATION_BINS, draws: int = 100, seed: int = 0) -> float:
+    """The calibration error a perfectly calibrated scorer would show on these rows: outcomes drawn from the
+    scores themselves. On a few thousand rows it is far from 0, so read calibration error against it."""
+    order = np.argsort(p, kind="stable")
+    bin_of = np.empty(len(p), dtype=int)
+    for i, b in enumerate(np.array_split(order, bins)):
+        bin_of[b] = i
+    size = np.bincount(bin_of, minlength=bins)
+    mean_score = np.bincount(bin_of, weights=p, minlength=bins)
+    rng = np.random.default_rng(seed)
+    errors = [np.abs(mean_score - np.bincount(bin_of, weights=rng.random(len(p)) < p, minlength=bins)).sum()
+              for _ in range(draws)]
+    return float(np.mean(errors) / len(p)) if len(p) else float("nan")
+
+
 def calibration_curve(y: np.ndarray, p: np.ndarray, bins: int = CALIBRATION_BINS) -> pd.DataFrame:
     order = np.argsort(p, kind="stable")
     parts = [b for b in np.array_split(order, bins) if len(b)]
@@ -82,6 +97,7 @@ def evaluate(frame: pd.DataFrame, label: str, capacity, rank: str, probability: 
         "average_precision": float(average_precision_score(y, r)) if both_classes else float("nan"),
         "brier": float(brier_score_loss(y, np.clip(p, 0, 1))) if p is not None else float("nan"),
         "calibration_error": calibration_error(y, p) if p is not None else float("nan"),
+        "calibration_floor": calibration_floor(p) if p is not None else float("nan"),
         "lift_top1pct": lift_at(y, r),
         "precision_at_k": precision, "recall_at_k": recall,
     }

@@ -18,13 +18,13 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from features.dictionary import to_json
-from models import metrics, plots, tracking
+from models import learner, metrics, plots, tracking
 from models.baselines import RULE_COLUMNS, RULES
 from models.experiment import Experiment
 from models.train import Oracle, TrainingResult, train
 
-SUMMARY_METRICS = ("auc", "average_precision", "brier", "calibration_error", "lift_top1pct", "precision_at_k",
-                   "recall_at_k")
+SUMMARY_METRICS = ("auc", "average_precision", "brier", "calibration_error", "calibration_floor", "lift_top1pct",
+                   "precision_at_k", "recall_at_k")
 SKILL_METRICS = ("auc_skill", "precision_ratio", "precision_vs_rule")
 
 
@@ -100,7 +100,7 @@ def _params(exp: Experiment, result: TrainingResult, fingerprint: str, rows: int
     return {
         "target": exp.target, "label_window_months": exp.window, "capacity": exp.capacity,
         "feature_groups": ",".join(exp.feature_groups), "features": len(exp.features),
-        "calibration": exp.calibration, "negative_sample": exp.negative_sample, "seed": exp.seed,
+        "calibration": exp.calibration, "calibration_folds": exp.calibration_folds, "negative_sample": exp.negative_sample, "seed": exp.seed,
         "splits": len(result.splits), "test_months": exp.splits.test_months,
         "calibration_months": exp.splits.calibration_months, "rule": RULES[exp.target],
         "data_fingerprint": fingerprint, "labelled_rows": rows,
@@ -108,7 +108,7 @@ def _params(exp: Experiment, result: TrainingResult, fingerprint: str, rows: int
         "production_train": result.production.describe()["train"],
         "production_calibration": result.production.describe()["calibration"],
         **{f"lgbm.{k}": v for k, v in result.model.params.items()},
-        "lgbm.trees": result.model.booster.best_iteration or result.model.booster.current_iteration(),
+        "lgbm.trees": learner.trees_used(result.model.booster),
     }
 
 

@@ -53,13 +53,44 @@ def _rows(frame: pd.DataFrame, dates: list[pd.Timestamp]) -> pd.DataFrame:
     return frame[frame["as_of"].isin(dates)]
 
 
-def _fit_logistic(exp: Experiment, train: pd.DataFrame, cal: pd.DataFrame):
+def _logistic(exp: Experiment, train: pd.DataFrame):
     if len(train) > LOGISTIC_MAX_ROWS:
         train = train.sample(LOGISTIC_MAX_ROWS, random_state=exp.seed)
-    lr = baselines.logistic_regression(exp.features, exp.seed).fit(train[exp.features], train[exp.label])
+    return baselines.logistic_regression(exp.features, exp.seed).fit(train[exp.features], train[exp.label])
+
+
+def _fit_logistic(exp: Experiment, train: pd.DataFrame, cal: pd.DataFrame):
+    lr = _logistic(exp, train)
     calibrator = learner.Calibrator.fit(exp.calibration, lr.decision_function(cal[exp.features]),
                                         cal[exp.label].to_numpy())
     return lr, calibrator
+
+
+def _fit_logistic_cross(exp: Experiment, rows: pd.DataFrame, calibration_dates: list):
+    """The logistic regression calibrated as the model is, on out-of-fold scores over the calibration months."""
+    _, scores, labels = learner.cross_fit(rows, calibration_dates, exp.label, exp.calibration_folds,
+                                          exp.negative_sample, exp.seed, lambda train, _: _logistic(exp, train),
+                                          lambda lr, frame: lr.decision_function(frame[exp.features]))
+    lr = _logistic(exp, learner.sample_negatives(rows, exp.label, exp.negative_sample, exp.seed))
+    return lr, learner.Calibrator.fit(exp.calibration, scores, labels)
+
+
+def _fitters(exp: Experiment, data: pd.DataFrame, split: Split):
+    """For SPLIT: a function fitting the model with given LightGBM parameters, and the fitted logistic
+    regression, both calibrated the experiment's way (on the later window, or cross-fitted)."""
+    train_rows, cal_rows = _rows(data, split.train), _rows(data, split.calibration)
+    if exp.calibration_folds:
+        def fit_model(params):
+            return learner.fit_cross_fitted(exp.target, exp.features, train_rows, split.calibration, exp.label,
+                                            params, exp.calibration, exp.seed, exp.calibration_folds,
+                                            exp.negative_sample)
+        return fit_model, lambda: _fit_logistic_cross(exp, train_rows, split.calibration)
+    sampled = learner.sample_negatives(train_rows, exp.label, exp.negative_sample, exp.seed)
+
+    def fit_model(params):
+        return learner.fit(exp.target, exp.features, sampled, cal_rows, exp.label, params, exp.calibration,
+                           exp.seed)
+    return fit_model, lambda: _fit_logistic(exp, sampled, cal_rows)
 
 
 def score_test(exp: Experiment, model: learner.RiskModel, test: pd.DataFrame, oracle: Oracle | None,
@@ -116,32 +147,25 @@ def train(matrix: pd.DataFrame, exp: Experiment, oracle: Oracle | None = None,
     data = labelled(matrix, exp)
     share = metrics.labelled_share(data, residents)
     dates = sorted(data["as_of"].unique())
+    cross = exp.calibration_folds > 0
     splits = rolling_splits(dates, exp.window, exp.splits.count, exp.splits.calibration_months,
-                            exp.splits.test_months)
-    production = production_split(dates, exp.window, exp.splits.calibration_months)
-
-    def parts(split: Split):
-        train_rows = learner.sample_negatives(_rows(data, split.train), exp.label, exp.negative_sample, exp.seed)
-        return train_rows, _rows(data, split.calibration)
+                            exp.splits.test_months, cross)
+    production = production_split(dates, exp.window, exp.splits.calibration_months, cross)
 
     # The small search runs on the latest split; the winner is refitted on every other split.
     progress(f"searching {len(exp.search)} candidate(s) on {splits[-1].name}")
-    latest_train, latest_cal = parts(splits[-1])
-    best, tried = learner.search(exp.target, exp.features, latest_train, latest_cal, exp.label,
-                                 [{**exp.model, **c} for c in exp.search], exp.calibration, exp.seed)
+    best, tried = learner.search([{**exp.model, **c} for c in exp.search], _fitters(exp, data, splits[-1])[0])
     params = best.params
     rows, scored_all = [], []
     for split in splits:
         progress(f"validating on {split.name}")
-        train_rows, cal_rows = parts(split)
-        model = best if split is splits[-1] else learner.fit(
-            exp.target, exp.features, train_rows, cal_rows, exp.label, params, exp.calibration, exp.seed)
-        scored = score_test(exp, model, _rows(data, split.test), oracle, _fit_logistic(exp, train_rows, cal_rows))
+        fit_model, fit_logistic = _fitters(exp, data, split)
+        model = best if split is splits[-1] else fit_model(params)
+        scored = score_test(exp, model, _rows(data, split.test), oracle, fit_logistic())
         rows += _split_metrics(exp, split, scored, share)
         scored_all.append(scored.assign(split=split.name))
     progress("fitting the production model")
-    train_rows, cal_rows = parts(production)
-    final = learner.fit(exp.target, exp.features, train_rows, cal_rows, exp.label, params, exp.calibration, exp.seed)
+    final = _fitters(exp, data, production)[0](params)
     deploy = production.calibration[-1] + pd.DateOffset(months=exp.window)
     final.info = {**production.describe(), "label_window_months": exp.window, "capacity": exp.capacity,
                   "first_usable_as_of": f"{deploy:%Y-%m-%d}"}

@@ -66,3 +66,36 @@ def test_contributions_add_up_to_the_raw_score(fitted):
     model, test = fitted
     x = model.matrix(test.head(500))
     np.testing.assert_allclose(model.contributions(x).sum(axis=1), model.raw(x), rtol=1e-6, atol=1e-9)
+
+
+def test_cross_fitting_never_scores_a_household_with_a_model_that_trained_on_it():
+    rows = pd.concat([world(2_000, m).assign(household_key=np.arange(2_000).astype(str),
+                                             as_of=pd.Timestamp("2024-01-01") + pd.DateOffset(months=m))
+                      for m in range(6)], ignore_index=True)
+    seen = []
+
+    def fit_fold(train, held):
+        seen.append((set(train["household_key"]), set(held["household_key"]), set(held["as_of"])))
+        return None
+
+    _, scores, labels = learner.cross_fit(rows, list(rows["as_of"].unique()[-3:]), "label", 4, 0.5, 0, fit_fold,
+                                          lambda _, frame: np.zeros(len(frame)))
+    assert len(seen) == 4 and len(scores) == len(labels) == 3 * 2_000  # every calibration row scored once
+    for trained_on, scored, months in seen:
+        assert trained_on.isdisjoint(scored) and scored and len(months) == 3
+    assert set().union(*(s for _, s, _ in seen)) == set(rows["household_key"])
+
+
+def test_cross_fitted_probabilities_match_observed_rates_on_a_later_window():
+    months = [world(10_000, 10 + m).assign(household_key=np.arange(10_000).astype(str),
+                                           as_of=pd.Timestamp("2024-01-01") + pd.DateOffset(months=m))
+              for m in range(6)]
+    rows, test = pd.concat(months, ignore_index=True), world(60_000, 3)
+    model = learner.fit_cross_fitted("homelessness", ["arrears", "stage", "ward"], rows,
+                                     list(rows["as_of"].unique()[-4:]), "label",
+                                     {"num_boost_round": 150, "num_leaves": 7}, "isotonic", 1, folds=5,
+                                     negative_share=0.2)
+    p, y = model.probability(model.matrix(test)), test["label"].to_numpy()
+    assert abs(p.mean() - y.mean()) < 0.004  # the sampling's inflation is undone
+    assert metrics.calibration_error(y, p) < 2 * metrics.calibration_floor(p)
+    assert model.booster.current_iteration() <= 150 and model.info["calibration_average_precision"] > 0

@@ -37,3 +37,12 @@ def test_lift_at_the_top_percent():
     p = np.linspace(1, 0, 1000)
     assert metrics.lift_at(y, p) == pytest.approx(100.0)
     assert metrics.lift_at(y, -p) == pytest.approx(0.0)
+
+
+def test_the_calibration_floor_is_what_a_perfectly_calibrated_scorer_shows_on_so_few_rows():
+    rng = np.random.default_rng(3)
+    p = rng.beta(1, 5, 8_000)
+    drawn = np.mean([metrics.calibration_error((rng.random(len(p)) < p).astype(float), p) for _ in range(100)])
+    floor = metrics.calibration_floor(p)
+    assert abs(floor - drawn) < 0.1 * drawn
+    assert metrics.calibration_floor(np.tile(p, 50)) < floor / 5  # more rows, a lower floor

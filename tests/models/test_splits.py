@@ -54,3 +54,26 @@ def test_the_production_model_uses_the_latest_months_whose_labels_are_known():
     assert split.calibration == dates[-3:]
     assert split.train == dates[:-3 - 5]
     assert max(label_end(d, 6) for d in split.train) <= min(split.calibration)
+
+
+@settings(max_examples=200, deadline=None)
+@given(history=st.integers(8, 60), window=st.integers(1, 12), count=st.integers(1, 5),
+       test_months=st.integers(1, 6), calibration_months=st.integers(1, 24))
+def test_a_cross_fitted_split_trains_on_every_month_whose_labels_closed_before_the_test(
+        history, window, count, test_months, calibration_months):
+    dates = months("2023-10-01", history)
+    try:
+        splits = rolling_splits(dates, window, count, calibration_months, test_months, cross_fitted=True)
+    except ValueError:
+        return
+    for split in splits:
+        first_test = min(split.test)
+        assert max(label_end(d, window) for d in split.train) <= first_test
+        assert split.train == [d for d in dates if label_end(d, window) <= first_test]
+        assert set(split.calibration) <= set(split.train) and set(split.train).isdisjoint(split.test)
+
+
+def test_one_calibration_fold_is_refused():
+    from models.experiment import Experiment
+    with pytest.raises(ValueError, match="at least 2"):
+        Experiment(name="x", target="fuel_poverty", calibration_folds=1)

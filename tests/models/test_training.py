@@ -1,6 +1,7 @@
 """Training end to end against a real MLflow store: splits, baselines and oracle reported, the model
 registered as `challenger` (never `champion`), artifacts in the project's folder, nothing personal logged."""
 import os
+from pathlib import Path
 
 import mlflow
 import pandas as pd
@@ -132,3 +133,24 @@ def test_a_second_run_is_a_new_version_and_moves_the_challenger(first_run, store
     assert int(second.version) == int(summary.version) + 1
     assert str(store.get_model_version_by_alias("homelessness-risk", "challenger").version) == second.version
     assert "oracle" not in set(second.result.metrics["scorer"])  # a council's own data has no oracle
+
+
+def test_the_shipped_fuel_poverty_experiment_trains_cross_fitted_and_logs_its_calibration_floor(
+        home, model_borough, model_matrix, store):
+    shipped = load_experiment(Path(__file__).parents[2] / "experiments" / "fuel-poverty.yaml")
+    assert shipped.calibration_folds >= 2  # the analysts' definition asks for cross-fitting
+    quick = shipped.model_copy(update={"capacity": 30, "model": {"num_boost_round": 60, "early_stopping_rounds": 20},
+                                       "search": [{"num_leaves": 7}]})
+    keys = pd.read_parquet(key_map_path(model_matrix))
+    summary = pipeline.run(model_matrix, quick, extracts_fingerprint(model_borough),
+                           oracle(model_borough, "fuel_poverty", keys))
+    result = summary.result
+    labelled = sorted(result.predictions["as_of"].unique())
+    for split in result.splits:  # training runs up to the months whose labels closed before the test
+        assert max(split.train) + pd.DateOffset(months=quick.window) <= min(split.test)
+        assert set(split.calibration) <= set(split.train)
+    assert max(result.production.train) >= max(labelled)
+    run = store.get_run(summary.run_id)
+    assert run.data.params["calibration_folds"] == str(shipped.calibration_folds)
+    floor = run.data.metrics["calibration_floor"]
+    assert 0 < floor < 0.1 and "calibration_error" in run.data.metrics
