@@ -24,6 +24,11 @@ from features.staging import stage
 
 FINGERPRINT_KEY = b"upstream.data_fingerprint"
 COUNT_COLUMNS = [f.name for f in FEATURES if f.kind in ("count", "flag") and not f.name.startswith("missing_")]
+# Counts of recovery actions and benefit changes have always been stored as doubles (DuckDB sums them to
+# HUGEINT, written as float64); they stay so, so a model trained on an earlier matrix reads a new one.
+DOUBLE_COUNTS = ["ct_reminders_6m", "ct_reminders_12m", "ct_summonses_6m", "ct_summonses_12m",
+                 "ct_liability_orders_6m", "ct_liability_orders_12m", "ct_enforcement_12m", "benefit_ended_6m",
+                 "uc_started_6m", "migrated_to_uc_12m", "income_changes_6m", "household_changes_12m"]
 
 
 def as_of_table(dates: list[pd.Timestamp], extract_date: pd.Timestamp) -> pd.DataFrame:
@@ -46,8 +51,7 @@ def default_as_of_dates(first_posting: pd.Timestamp, extract_date: pd.Timestamp)
 
 
 def _assemble(t: dict):
-    s = windows.spine(t)
-    keys = ["household_key", "as_of"]
+    s = windows.spine(t).cache()  # every part starts from the spine: computed once, not once per part
     money, actions, discounts = windows.council_tax(s, t)
     current, changes = windows.benefits(s, t)
     epc, area, history, assessed = windows.property_and_history(s, t)
@@ -55,11 +59,11 @@ def _assemble(t: dict):
     m = s
     for part in (windows.rent(s, t), money, actions, discounts, current, changes, epc, area, history, assessed,
                  homeless, fuel):
-        m = m.left_join(part, keys).drop(*[c for c in (f"{k}_right" for k in keys)])
-    asof = t["asof"]
-    m = m.left_join(asof.select("as_of", "homelessness_observed", "fuel_poverty_observed"), "as_of").drop("as_of_right")
-    fill = {c: (m[c].fill_null(False) if m[c].type().is_boolean() else m[c].fill_null(0)).cast("int64")
-            for c in COUNT_COLUMNS if c in m.columns}
+        # Each part is computed on its own: one query with all of them holds every window and join in
+        # memory at once (DuckDB ran out of its 2.5 GB), and the final joins on an integer key are cheap
+        m = m.left_join(part.cache(), "row").drop("row_right")
+    fill = {c: (m[c].fill_null(False) if m[c].type().is_boolean() else m[c].fill_null(0))
+            .cast("float64" if c in DOUBLE_COUNTS else "int64") for c in COUNT_COLUMNS if c in m.columns}
     m = m.mutate(**fill)
     m = m.mutate(
         ct_balance=m.ct_balance.fill_null(0),
@@ -76,7 +80,7 @@ def _assemble(t: dict):
                                        ibis.null("int64")),
         label_fuel_poverty=ibis.ifelse(m.fuel_poverty_observed, m.assessed_fuel_poor, ibis.null("int64")),
     )
-    return m.select("household_key", "as_of", *[f.name for f in FEATURES], *LABELS).order_by(["as_of", "household_key"])
+    return m.order_by("row").select("household_key", "as_of", *[f.name for f in FEATURES], *LABELS)
 
 
 def extract_date_of(data_dir: Path, staged_postings: pd.Series) -> pd.Timestamp:

@@ -38,36 +38,53 @@ def spine(t: dict):
     """Households resident at each as-of date: a council tax liability that began before it and had not ended."""
     occ, asof = t["occupancies"], t["asof"]
     j = occ.join(asof, [occ.occ_start < asof.as_of, occ.occ_end.isnull() | (occ.occ_end >= asof.as_of)])
-    j = j.select("household_key", "account_ref", "uprn", "occ_start", "ct_band", "as_of", "fy_start")
-    return _latest(j, ["uprn", "as_of"], j.occ_start)
+    j = j.select("household_key", "account_ref", "uprn", "occ_start", "ct_band", "as_of", "fy_start",
+                 "homelessness_observed", "fuel_poverty_observed")
+    s = _latest(j, ["uprn", "as_of"], j.occ_start)
+    # One integer per row, in the matrix's order: every part joins and groups on it instead of the string key
+    return s.mutate(row=ibis.row_number().over(order_by=[s.as_of, s.household_key]))
+
+
+def _month(date):
+    return date.cast("timestamp").truncate("M")
+
+
+def _by_month(events, key: str, measures: list[str]):
+    """Each key's events summed per calendar month (`month`, its first day)."""
+    return events.group_by([events[key], _month(events.date).name("month")]).aggregate(
+        **{m: events[m].cast("float64").sum() for m in measures})
 
 
 def totals_before(events, cutoffs, key: str, measures: list[str]):
-    """Running totals of `measures` per `key`, read at each cutoff: for every cutoff row, the sum of each
-    measure over the events dated strictly before its `cutoff` date.
+    """For every cutoff row, the sum of each measure over its key's events dated strictly before its `cutoff`.
 
-    Cutoff rows join the event stream with zero measures and sort before events of the same date, so one
-    ordered running sum serves every cutoff: no event is repeated per as-of date.
+    Events are first summed per key and calendar month. One ordered running sum over those monthly sums and
+    the distinct (key, month start) cutoffs, which sort before the month they open, gives every total at a
+    month start: far fewer rows than events plus every cutoff of every as-of date. A cutoff inside a month
+    (4, 13 or 26 weeks back) adds the events of its month dated before it, found by a join on key and month.
     """
     ids = [c for c in cutoffs.columns if c not in (key, "cutoff")]
-    zero = {m: ibis.literal(0.0) for m in measures}
-    stream = ibis.union(
-        events.select(key, at=events.date.cast("timestamp"), is_event=ibis.literal(1),
-                      **{m: events[m].cast("float64") for m in measures},
-                      **{i: ibis.null(cutoffs[i].type()) for i in ids}),
-        cutoffs.select(key, at=cutoffs.cutoff.cast("timestamp"), is_event=ibis.literal(0), **zero,
-                       **{i: cutoffs[i] for i in ids}),
-    )
-    window = ibis.cumulative_window(group_by=stream[key], order_by=[stream.at, stream.is_event])
+    events = events.mutate(month=_month(events.date))
+    cutoffs = cutoffs.mutate(at=cutoffs.cutoff.cast("timestamp"), month=_month(cutoffs.cutoff))
+    monthly = _by_month(events, key, measures)
+    starts = cutoffs.select(key, "month").distinct()
+    stream = ibis.union(monthly.mutate(is_event=ibis.literal(1)),
+                        starts.mutate(is_event=ibis.literal(0), **{m: ibis.literal(0.0) for m in measures}))
+    window = ibis.cumulative_window(group_by=stream[key], order_by=[stream.month, stream.is_event])
+    running = stream.mutate(**{m: stream[m].sum().over(window) for m in measures})
+    at_start = running.filter(running.is_event == 0).drop("is_event")
+    inside = cutoffs.filter(cutoffs.at != cutoffs.month)
+    partial = inside.join(events, [inside[key] == events[key], inside.month == events.month, events.date < inside.at])
+    partial = partial.group_by(ids).aggregate(**{m: partial[m].cast("float64").sum() for m in measures})
+    t = cutoffs.join(at_start, [key, "month"]).left_join(partial, ids)
     # Pounds and pence, and counts: rounding to 2 places makes totals exact whatever order an engine adds in
     # (DuckDB's windowed sums depend on partition size), so a threshold such as "half the rent" is stable.
-    running = stream.mutate(**{m: stream[m].sum().over(window).round(2) for m in measures})
-    return running.filter(running.is_event == 0).select(*ids, *measures)
+    return t.select(*ids, **{m: (t[m] + t[f"{m}_right"].fill_null(0)).round(2) for m in measures})
 
 
 def _cutoffs(rows, key: str, offsets: dict):
     """One row per (row, named cutoff): `offsets` maps a label to an expression of the as-of date."""
-    return ibis.union(*[rows.select("household_key", "as_of", key, label=ibis.literal(label), cutoff=fn(rows.as_of))
+    return ibis.union(*[rows.select("row", key, label=ibis.literal(label), cutoff=fn(rows.as_of))
                         for label, fn in offsets.items()])
 
 
@@ -79,8 +96,8 @@ def rent(s, t: dict):
     ten, tx = t["tenancies"], t["rent_tx"]
     active = s.join(ten, [s.uprn == ten.uprn, ten.tenancy_start < s.as_of,
                           ten.tenancy_end.isnull() | (ten.tenancy_end >= s.as_of)])
-    active = _latest(active.select("household_key", "as_of", "tenancy_ref", "tenancy_start", "weekly_rent", "landlord"),
-                     ["household_key", "as_of"], _.tenancy_start)
+    active = _latest(active.select("row", "as_of", "tenancy_ref", "tenancy_start", "weekly_rent", "landlord"),
+                     ["row"], _.tenancy_start)
     kind = tx.transaction_type
     events = tx.select(
         "tenancy_ref", date=tx.posting_date, balance=tx.amount,
@@ -94,15 +111,17 @@ def rent(s, t: dict):
                "m3": lambda d: d - months(3), "m6": lambda d: d - months(6)}
     totals = totals_before(events, _cutoffs(active, "tenancy_ref", offsets), "tenancy_ref",
                            ["balance", "charged", "paid", "payments", "uc_direct", "hb"])
-    a = totals.group_by(["household_key", "as_of"]).aggregate(
-        **{f"{m}_{label}": _at(totals, m, label) for m in ("balance", "charged", "paid", "payments", "uc_direct", "hb")
-           for label in offsets})
-    a = a.join(active, ["household_key", "as_of"])
+    used = {"balance": ["now", "4w", "13w", "26w"], "charged": ["now", "13w", "m1", "m2", "m3"],
+            "paid": ["now", "13w", "m1", "m2", "m3"], "payments": ["now", "13w"], "uc_direct": ["now", "m6"],
+            "hb": ["now", "m6"]}  # pivot only what the features below read: half the aggregates of all 48
+    a = totals.group_by("row").aggregate(
+        **{f"{m}_{label}": _at(totals, m, label) for m, labels in used.items() for label in labels})
+    a = a.join(active, "row")
     months_back = ["now", "m1", "m2", "m3"]
     share = {k: (a[f"paid_{months_back[k - 1]}"] - a[f"paid_{months_back[k]}"])
              / (a[f"charged_{months_back[k - 1]}"] - a[f"charged_{months_back[k]}"]).nullif(0) for k in (1, 2, 3)}
     return a.select(
-        "household_key", "as_of",
+        "row",
         rent_balance=a.balance_now,
         rent_arrears_weeks=ibis.greatest(a.balance_now, 0) / a.weekly_rent.nullif(0),
         rent_change_4w=a.balance_now - a.balance_4w,
@@ -126,22 +145,28 @@ def council_tax(s, t: dict):
     events = tx.select("account_ref", date=tx.posting_date, balance=tx.amount,
                        reduction=(tx.transaction_type == "council_tax_reduction").cast("int64"),
                        spd=(tx.transaction_type == "single_person_discount").cast("int64"))
-    rows = s.select("household_key", "as_of", "account_ref", "fy_start")
-    cutoffs = _cutoffs(rows, "account_ref", {"now": lambda d: d})
-    cutoffs = ibis.union(cutoffs, rows.select("household_key", "as_of", "account_ref", label=ibis.literal("fy"),
-                                              cutoff=rows.fy_start))
-    totals = totals_before(events, cutoffs, "account_ref", ["balance", "reduction", "spd"])
-    money = totals.group_by(["household_key", "as_of"]).aggregate(
-        ct_balance=_at(totals, "balance", "now"),
-        ct_reduction=_at(totals, "reduction", "now") > _at(totals, "reduction", "fy"),
-        spd_billed=_at(totals, "spd", "now") > _at(totals, "spd", "fy"),
-    )
+    monthly = _by_month(events, "account_ref", ["balance", "reduction", "spd"])
+    columns = ["account_ref", "month", "fy", "is_event", "row", "balance", "reduction", "spd"]
+    # Every as-of date is a month start, so each row can join the stream of monthly sums as its own cutoff
+    stream = ibis.union(
+        monthly.mutate(fy=(monthly.month - months(3)).truncate("Y") + months(3), is_event=ibis.literal(1),
+                       row=ibis.null(s.row.type())).select(*columns),  # int32 on Spark, int64 on DuckDB
+        s.mutate(month=s.as_of.cast("timestamp"), fy=s.fy_start.cast("timestamp"), is_event=ibis.literal(0),
+                 balance=ibis.literal(0.0), reduction=ibis.literal(0.0), spd=ibis.literal(0.0)).select(*columns))
+    order = [stream.month, stream.is_event]
+    ever = ibis.cumulative_window(group_by=stream.account_ref, order_by=order)
+    # Reductions and discounts count within the financial year, so a running sum per account and year
+    this_year = ibis.cumulative_window(group_by=[stream.account_ref, stream.fy], order_by=order)
+    money = stream.mutate(ct_balance=stream.balance.sum().over(ever).round(2),  # rounded: see totals_before
+                          ct_reduction=stream.reduction.sum().over(this_year) > 0,
+                          spd_billed=stream.spd.sum().over(this_year) > 0)
+    money = money.filter(money.is_event == 0).select("row", "ct_balance", "ct_reduction", "spd_billed")
     r = s.join(rec, [s.account_ref == rec.account_ref, rec.posting_date < s.as_of])
 
     def count(levels, window):
         return r.level.isin(levels).sum(where=r.posting_date >= r.as_of - window).cast("int64")
 
-    actions = r.group_by(["household_key", "as_of"]).aggregate(
+    actions = r.group_by(["row", "as_of"]).aggregate(
         ct_highest_stage_12m=r.level.max(where=r.posting_date >= r.as_of - months(12)),
         last_action=r.posting_date.max(),
         ct_reminders_6m=count([1, 2], months(6)), ct_reminders_12m=count([1, 2], months(12)),
@@ -150,11 +175,11 @@ def council_tax(s, t: dict):
         ct_enforcement_12m=count([5], months(12)),
     )
     actions = actions.mutate(ct_months_since_action=months_between(actions.as_of, actions.last_action)).drop(
-        "last_action")
+        "as_of", "last_action")
     d = s.join(disc, [s.account_ref == disc.account_ref, disc.posting_date < s.as_of])
-    d = d.select("household_key", "as_of", "change", "posting_date")
-    latest = _latest(d, ["household_key", "as_of"], d.posting_date)
-    discounts = latest.select("household_key", "as_of", spd_latest=latest.change == "awarded",
+    d = d.select("row", "as_of", "change", "posting_date")
+    latest = _latest(d, ["row"], d.posting_date)
+    discounts = latest.select("row", spd_latest=latest.change == "awarded",
                               ct_discount_changed_6m=(latest.posting_date >= latest.as_of - months(6)).cast("int64"))
     return money, actions, discounts
 
@@ -163,9 +188,9 @@ def benefits(s, t: dict):
     cl, ch, dep = t["claims"], t["claim_changes"], t["dependants"]
     active = s.join(cl, [s.uprn == cl.uprn, cl.claim_start < s.as_of,
                          cl.claim_end.isnull() | (cl.claim_end >= s.as_of)])
-    active = active.select("household_key", "as_of", "claim_ref", "benefit")
+    active = active.select("row", "as_of", "claim_ref", "benefit")
     active = active.left_join(dep, active.claim_ref == dep.claim_ref)
-    current = active.group_by(["household_key", "as_of"]).aggregate(
+    current = active.group_by("row").aggregate(
         hb_active=(active.benefit == "HB").any().cast("int64"),
         ctr_active=(active.benefit == "CTR").any().cast("int64"),
         claim_dependants=active.dependants.max().fill_null(0).cast("int64"),
@@ -173,14 +198,14 @@ def benefits(s, t: dict):
     # Claims of this household (not a previous one at the address): still open when it moved in.
     mine = s.join(cl, [s.uprn == cl.uprn, cl.claim_start < s.as_of,
                        cl.claim_end.isnull() | (cl.claim_end >= s.occ_start)])
-    mine = mine.select("household_key", "as_of", "claim_ref")
+    mine = mine.select("row", "as_of", "claim_ref")
     c = mine.join(ch, [mine.claim_ref == ch.claim_ref, ch.posting_date < mine.as_of,
                        ch.posting_date >= mine.as_of - months(12)])
 
     def n(types, window):
         return c.change_type.isin(types).sum(where=c.posting_date >= c.as_of - window).cast("int64")
 
-    changes = c.group_by(["household_key", "as_of"]).aggregate(
+    changes = c.group_by("row").aggregate(
         benefit_ended_6m=n(["ended", "migrated_to_uc"], months(6)),
         uc_started_6m=n(["universal_credit_started"], months(6)),
         migrated_to_uc_12m=n(["migrated_to_uc"], months(12)),
@@ -193,20 +218,20 @@ def benefits(s, t: dict):
 def property_and_history(s, t: dict):
     epc, gaz, cases, fp = t["epc"], t["gazetteer"], t["cases"], t["assessments"]
     e = s.join(epc, [s.uprn == epc.uprn, epc.lodgement_date < s.as_of])
-    e = _latest(e.select("household_key", "as_of", "lodgement_date", "epc_band", "epc_sap"),
-                ["household_key", "as_of"], _.lodgement_date).drop("lodgement_date")
-    g = s.join(gaz, s.uprn == gaz.uprn).select("household_key", "as_of", "ward",
+    e = _latest(e.select("row", "lodgement_date", "epc_band", "epc_sap"),
+                ["row"], _.lodgement_date).drop("lodgement_date")
+    g = s.join(gaz, s.uprn == gaz.uprn).select("row", "ward",
                                                 property_flat=(gaz.property_type != "house").cast("int64"))
     h = s.join(cases, [s.uprn == cases.uprn, cases.decision_date < s.as_of,
                        cases.approach_date >= s.occ_start - days(30)])
-    history = h.group_by(["household_key", "as_of"]).aggregate(
+    history = h.group_by(["row", "as_of"]).aggregate(
         previous_approaches=h.count(), last_approach=h.approach_date.max())
     history = history.mutate(months_since_approach=months_between(history.as_of, history.last_approach)).drop(
-        "last_approach")
+        "as_of", "last_approach")
     a = s.join(fp, [s.uprn == fp.uprn, fp.assessment_date < s.as_of, fp.assessment_date >= s.occ_start])
-    a = _latest(a.select("household_key", "as_of", "assessment_date", "fuel_poor"), ["household_key", "as_of"],
+    a = _latest(a.select("row", "assessment_date", "fuel_poor"), ["row"],
                 _.assessment_date)
-    assessed = a.select("household_key", "as_of", fp_last_assessed_fuel_poor=a.fuel_poor.cast("int64"))
+    assessed = a.select("row", fp_last_assessed_fuel_poor=a.fuel_poor.cast("int64"))
     return e, g, history, assessed
 
 
@@ -215,11 +240,11 @@ def labels(s, t: dict):
     cases, fp = t["cases"], t["assessments"]
     h = s.join(cases, [s.uprn == cases.uprn, cases.approach_date >= s.as_of,
                        cases.approach_date < s.as_of + months(LABEL_WINDOW_MONTHS["homelessness"])])
-    homeless = h.group_by(["household_key", "as_of"]).aggregate(duty=h.count())
+    homeless = h.group_by("row").aggregate(duty=h.count())
     a = s.join(fp, [s.uprn == fp.uprn, fp.assessment_date >= s.as_of,
                     fp.assessment_date < s.as_of + months(LABEL_WINDOW_MONTHS["fuel_poverty"])])
-    a = a.select("household_key", "as_of", "assessment_date", "fuel_poor")
-    window = ibis.window(group_by=[a.household_key, a.as_of], order_by=a.assessment_date)
+    a = a.select("row", "assessment_date", "fuel_poor")
+    window = ibis.window(group_by=a.row, order_by=a.assessment_date)
     first = a.mutate(_rank=ibis.row_number().over(window)).filter(_._rank == 0)
-    fuel = first.select("household_key", "as_of", assessed_fuel_poor=first.fuel_poor.cast("int64"))
+    fuel = first.select("row", assessed_fuel_poor=first.fuel_poor.cast("int64"))
     return homeless, fuel
