@@ -35,8 +35,10 @@ def as_of_table(dates: list[pd.Timestamp], extract_date: pd.Timestamp) -> pd.Dat
     frame = pd.DataFrame({"as_of": pd.to_datetime(sorted(set(dates)))})
     if (frame["as_of"].dt.day != 1).any():
         raise ValueError("as-of dates must be the first day of a month")
-    frame["fy_start"] = pd.to_datetime({"year": frame["as_of"].dt.year - (frame["as_of"].dt.month < 4),
-                                        "month": 4, "day": 1})
+    # The financial year of the last day the council has records of: on 1 April, the year just ended (the
+    # new year's bill, reductions and discounts are posted on 1 April, which an as-of date does not see)
+    last = frame["as_of"] - pd.Timedelta(days=1)
+    frame["fy_start"] = pd.to_datetime({"year": last.dt.year - (last.dt.month < 4), "month": 4, "day": 1})
     observed = extract_date + pd.Timedelta(days=1)
     for target, months in LABEL_WINDOW_MONTHS.items():
         frame[f"{target}_observed"] = frame["as_of"] + pd.DateOffset(months=months) <= observed
@@ -48,6 +50,12 @@ def default_as_of_dates(first_posting: pd.Timestamp, extract_date: pd.Timestamp)
     month after the extract (the one a caseworker list is made for)."""
     start = (first_posting + pd.DateOffset(months=6)).to_period("M").to_timestamp()
     return list(pd.date_range(start, (extract_date + pd.Timedelta(days=1)).to_period("M").to_timestamp(), freq="MS"))
+
+
+def _not_yet_due(as_of, fy_start):
+    """The share of a year's council tax not yet due at AS_OF: ten instalments, April to January."""
+    elapsed = (as_of.year() - fy_start.year()) * 12 + as_of.month() - fy_start.month()
+    return ibis.greatest(windows.CT_INSTALMENTS - elapsed, 0).cast("float64") / windows.CT_INSTALMENTS
 
 
 def _assemble(t: dict):
@@ -67,6 +75,8 @@ def _assemble(t: dict):
     m = m.mutate(**fill)
     m = m.mutate(
         ct_balance=m.ct_balance.fill_null(0),
+        ct_arrears=ibis.greatest(m.ct_balance.fill_null(0)
+                                 - m.ct_year_billed.fill_null(0) * _not_yet_due(m.as_of, m.fy_start), 0),
         ct_highest_stage_12m=m.ct_highest_stage_12m.fill_null(0),
         ct_single_person_discount=ibis.coalesce(m.spd_latest, m.spd_billed, False).cast("int64"),
         ct_account_months=windows.months_between(m.as_of, m.occ_start),

@@ -54,6 +54,9 @@ FEATURES: tuple[Feature, ...] = (
     # --- council tax
     F("ct_balance", "council_tax", "council_tax/transactions", "all postings before the as-of date",
       "Council tax balance owed, GBP", "Council tax balance of £{value:,.0f} owed"),
+    F("ct_arrears", "council_tax", "council_tax/transactions", "all postings before the as-of date",
+      "Council tax overdue: the balance less this year's instalments not yet due (ten, April to January; 0 if none), GBP",
+      "Council tax of £{value:,.0f} overdue"),
     F("ct_highest_stage_12m", "council_tax", "council_tax/recovery", "12 months",
       "Highest recovery stage (0 none, 1 reminder ... 5 enforcement agent)", "", "band"),
     F("ct_months_since_action", "council_tax", "council_tax/recovery", "all before the as-of date",
@@ -72,7 +75,7 @@ FEATURES: tuple[Feature, ...] = (
       "{value:.0f} council tax liability orders in the last 12 months", "count"),
     F("ct_enforcement_12m", "council_tax", "council_tax/recovery", "12 months", "Enforcement agent referrals",
       "Council tax debt passed to enforcement agents", "count"),
-    F("ct_reduction", "council_tax", "council_tax/transactions", "current financial year",
+    F("ct_reduction", "council_tax", "council_tax/transactions", "latest financial year (on 1 April, the one ended)",
       "Council Tax Reduction awarded this year", "Receives Council Tax Reduction", "flag"),
     F("ct_single_person_discount", "council_tax", "council_tax/discounts, council_tax/transactions",
       "latest before the as-of date", "Single person discount in place", "Single person discount on council tax",

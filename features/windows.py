@@ -13,6 +13,8 @@ from features.dictionary import LABEL_WINDOW_MONTHS
 
 TENANT_PAYMENTS = ["direct_debit", "card", "bank_transfer", "cash"]
 CT_PAYMENTS = ["payment", "direct_debit"]
+CT_BILLING = ["annual_bill", "single_person_discount", "council_tax_reduction"]  # the year's net charge
+CT_INSTALMENTS = 10  # April to January
 DAYS_PER_MONTH = 30.44
 
 
@@ -144,23 +146,27 @@ def council_tax(s, t: dict):
     tx, rec, disc = t["ct_tx"], t["ct_recovery"], t["ct_discounts"]
     events = tx.select("account_ref", date=tx.posting_date, balance=tx.amount,
                        reduction=(tx.transaction_type == "council_tax_reduction").cast("int64"),
-                       spd=(tx.transaction_type == "single_person_discount").cast("int64"))
-    monthly = _by_month(events, "account_ref", ["balance", "reduction", "spd"])
-    columns = ["account_ref", "month", "fy", "is_event", "row", "balance", "reduction", "spd"]
+                       spd=(tx.transaction_type == "single_person_discount").cast("int64"),
+                       billed=ibis.ifelse(tx.transaction_type.isin(CT_BILLING), tx.amount, 0))
+    monthly = _by_month(events, "account_ref", ["balance", "reduction", "spd", "billed"])
+    columns = ["account_ref", "month", "fy", "is_event", "row", "balance", "reduction", "spd", "billed"]
     # Every as-of date is a month start, so each row can join the stream of monthly sums as its own cutoff
     stream = ibis.union(
         monthly.mutate(fy=(monthly.month - months(3)).truncate("Y") + months(3), is_event=ibis.literal(1),
                        row=ibis.null(s.row.type())).select(*columns),  # int32 on Spark, int64 on DuckDB
         s.mutate(month=s.as_of.cast("timestamp"), fy=s.fy_start.cast("timestamp"), is_event=ibis.literal(0),
-                 balance=ibis.literal(0.0), reduction=ibis.literal(0.0), spd=ibis.literal(0.0)).select(*columns))
+                 balance=ibis.literal(0.0), reduction=ibis.literal(0.0), spd=ibis.literal(0.0),
+                 billed=ibis.literal(0.0)).select(*columns))
     order = [stream.month, stream.is_event]
     ever = ibis.cumulative_window(group_by=stream.account_ref, order_by=order)
     # Reductions and discounts count within the financial year, so a running sum per account and year
     this_year = ibis.cumulative_window(group_by=[stream.account_ref, stream.fy], order_by=order)
     money = stream.mutate(ct_balance=stream.balance.sum().over(ever).round(2),  # rounded: see totals_before
                           ct_reduction=stream.reduction.sum().over(this_year) > 0,
-                          spd_billed=stream.spd.sum().over(this_year) > 0)
-    money = money.filter(money.is_event == 0).select("row", "ct_balance", "ct_reduction", "spd_billed")
+                          spd_billed=stream.spd.sum().over(this_year) > 0,
+                          ct_year_billed=stream.billed.sum().over(this_year).round(2))
+    money = money.filter(money.is_event == 0).select("row", "ct_balance", "ct_reduction", "spd_billed",
+                                                     "ct_year_billed")
     r = s.join(rec, [s.account_ref == rec.account_ref, rec.posting_date < s.as_of])
 
     def count(levels, window):

@@ -20,8 +20,8 @@ from features.dictionary import BY_NAME
 from serving.feature_build import latest_matrix
 
 # The key facts a caseworker reads first: arrears, council tax recovery, benefits and their changes, home.
-FACTS = ("rent_arrears_weeks", "rent_balance", "rent_missed_months_3m", "ct_balance", "ct_highest_stage_12m",
-         "hb_active", "ctr_active", "uc_started_6m", "migrated_to_uc_12m", "benefit_ended_6m", "income_changes_6m",
+FACTS = ("rent_arrears_weeks", "rent_balance", "rent_missed_months_3m", "ct_arrears", "ct_balance",
+         "ct_highest_stage_12m", "hb_active", "ctr_active", "uc_started_6m", "migrated_to_uc_12m", "benefit_ended_6m", "income_changes_6m",
          "household_changes_12m", "claim_dependants", "tenure_council", "tenure_housing_association",
          "tenure_private_rented", "epc_band", "previous_approaches")
 
