@@ -145,10 +145,9 @@ def fit(target: str, features: list[str], train: pd.DataFrame, calibration: pd.D
     """Fit the booster on TRAIN (stopping early on CALIBRATION), then the calibrator on CALIBRATION."""
     shell = _shell(target, features, train, params)
     shell.booster = _booster(shell, train, label, params, seed, valid=calibration)
-    shell.calibrator = Calibrator.fit(calibration_method, shell.raw(shell.matrix(calibration)),
-                                      calibration[label].to_numpy())
-    shell.info["calibration_average_precision"] = float(
-        average_precision_score(calibration[label], shell.raw(shell.matrix(calibration))))
+    raw, y = shell.raw(shell.matrix(calibration)), calibration[label].to_numpy()
+    shell.calibrator = Calibrator.fit(calibration_method, raw, y)
+    shell.info["calibration_average_precision"] = float(average_precision_score(y, raw))
     return shell
 
 
