@@ -152,20 +152,19 @@ def fit(target: str, features: list[str], train: pd.DataFrame, calibration: pd.D
 
 
 def cross_fit(rows: pd.DataFrame, calibration_dates: list, label: str, folds: int, negative_share: float,
-              seed: int, fit_fold, score) -> tuple[list, np.ndarray, np.ndarray]:
+              seed: int, fit_fold, score) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold scores for the rows in the calibration months: for each household fold, FIT_FOLD(training
     rows of the other households, negatives sampled; this fold's calibration rows) makes a model and SCORE
-    scores this fold's calibration rows with it. Returns the models, the scores and their labels."""
+    scores this fold's calibration rows with it. Returns the scores and their labels."""
     fold = household_folds(rows["household_key"], folds)
     kept = negatives_kept(rows, label, negative_share, seed)
     held = rows["as_of"].isin(calibration_dates).to_numpy()
-    fitted, scores, labels = [], [], []
+    scores, labels = [], []
     for f in range(folds):
         mine = held & (fold == f)
-        fitted.append(fit_fold(rows[kept & (fold != f)], rows[mine]))
-        scores.append(score(fitted[-1], rows[mine]))
+        scores.append(score(fit_fold(rows[kept & (fold != f)], rows[mine]), rows[mine]))
         labels.append(rows.loc[mine, label].to_numpy())
-    return fitted, np.concatenate(scores), np.concatenate(labels)
+    return np.concatenate(scores), np.concatenate(labels)
 
 
 def fit_cross_fitted(target: str, features: list[str], rows: pd.DataFrame, calibration_dates: list, label: str,
@@ -187,7 +186,7 @@ def fit_cross_fitted(target: str, features: list[str], rows: pd.DataFrame, calib
         trees.append(trees_used(part.booster))
         return part
 
-    _, raw, y = cross_fit(rows, calibration_dates, label, folds, negative_share, seed, fit_fold,
+    raw, y = cross_fit(rows, calibration_dates, label, folds, negative_share, seed, fit_fold,
                           lambda part, frame: part.raw(part.matrix(frame)))
     shell = _shell(target, features, rows, params)
     shell.booster = _booster(shell, sample_negatives(rows, label, negative_share, seed), label, params, seed,

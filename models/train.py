@@ -68,9 +68,9 @@ def _fit_logistic(exp: Experiment, train: pd.DataFrame, cal: pd.DataFrame):
 
 def _fit_logistic_cross(exp: Experiment, rows: pd.DataFrame, calibration_dates: list):
     """The logistic regression calibrated as the model is, on out-of-fold scores over the calibration months."""
-    _, scores, labels = learner.cross_fit(rows, calibration_dates, exp.label, exp.calibration_folds,
-                                          exp.negative_sample, exp.seed, lambda train, _: _logistic(exp, train),
-                                          lambda lr, frame: lr.decision_function(frame[exp.features]))
+    scores, labels = learner.cross_fit(rows, calibration_dates, exp.label, exp.calibration_folds,
+                                       exp.negative_sample, exp.seed, lambda train, _: _logistic(exp, train),
+                                       lambda lr, frame: lr.decision_function(frame[exp.features]))
     lr = _logistic(exp, learner.sample_negatives(rows, exp.label, exp.negative_sample, exp.seed))
     return lr, learner.Calibrator.fit(exp.calibration, scores, labels)
 

@@ -78,8 +78,8 @@ def test_cross_fitting_never_scores_a_household_with_a_model_that_trained_on_it(
         seen.append((set(train["household_key"]), set(held["household_key"]), set(held["as_of"])))
         return None
 
-    _, scores, labels = learner.cross_fit(rows, list(rows["as_of"].unique()[-3:]), "label", 4, 0.5, 0, fit_fold,
-                                          lambda _, frame: np.zeros(len(frame)))
+    scores, labels = learner.cross_fit(rows, list(rows["as_of"].unique()[-3:]), "label", 4, 0.5, 0, fit_fold,
+                                       lambda _, frame: np.zeros(len(frame)))
     assert len(seen) == 4 and len(scores) == len(labels) == 3 * 2_000  # every calibration row scored once
     for trained_on, scored, months in seen:
         assert trained_on.isdisjoint(scored) and scored and len(months) == 3
