@@ -43,8 +43,16 @@ def spine(t: dict):
     j = j.select("household_key", "account_ref", "uprn", "occ_start", "ct_band", "as_of", "fy_start",
                  "homelessness_observed", "fuel_poverty_observed")
     s = _latest(j, ["uprn", "as_of"], j.occ_start)
-    # One integer per row, in the matrix's order: every part joins and groups on it instead of the string key
-    return s.mutate(row=ibis.row_number().over(order_by=[s.as_of, s.household_key]))
+    # One integer per row, in the matrix's order (as-of date, then household key): every part joins and groups
+    # on it instead of the string key. Numbering the few distinct dates and keys and combining the two costs a
+    # fraction of numbering millions of rows in one ordered window, and the numbers stay dense (below dates x
+    # keys), so the DuckDB build can use them as array positions.
+    keys = occ.select("household_key").distinct()
+    keys = keys.mutate(key_number=ibis.row_number().over(order_by=keys.household_key))
+    dates = asof.select("as_of").mutate(date_number=ibis.row_number().over(order_by=asof.as_of))
+    s = s.join(keys, "household_key").join(dates, "as_of")
+    row = s.date_number.cast("int64") * keys.count().as_scalar() + s.key_number
+    return s.mutate(row=row).drop("key_number", "date_number")
 
 
 def _month(date):
@@ -99,7 +107,7 @@ def rent(s, t: dict):
     active = s.join(ten, [s.uprn == ten.uprn, ten.tenancy_start < s.as_of,
                           ten.tenancy_end.isnull() | (ten.tenancy_end >= s.as_of)])
     active = _latest(active.select("row", "as_of", "tenancy_ref", "tenancy_start", "weekly_rent", "landlord"),
-                     ["row"], _.tenancy_start)
+                     ["row"], _.tenancy_start).cache()  # read by every cutoff below: computed once
     kind = tx.transaction_type
     events = tx.select(
         "tenancy_ref", date=tx.posting_date, balance=tx.amount,

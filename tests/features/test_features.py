@@ -24,6 +24,8 @@ def _matrix(*args, **kwargs) -> pd.DataFrame:
 def test_columns_are_keys_features_and_labels(small_matrix):
     assert list(small_matrix.columns) == ["household_key", "as_of", *FEATURE_NAMES, *LABELS]
     assert not small_matrix.duplicated(["household_key", "as_of"]).any()
+    in_order = small_matrix.sort_values(["as_of", "household_key"], ignore_index=True)
+    pd.testing.assert_frame_equal(small_matrix, in_order)  # as-of date, then household key
 
 
 def test_no_personal_data_in_the_matrix(small_matrix, small_borough):
