@@ -184,16 +184,15 @@ def build_matrix(data_dir: Path, links: pd.DataFrame, out: Path, secret: bytes, 
         as_of_table(dates, extract_date).astype({"as_of": "datetime64[us]", "fy_start": "datetime64[us]"}).to_parquet(
             asof_path, index=False)
         con = connect(engine, work)
-        tables = {name: read(con, engine, name, path) for name, path in {**paths, "asof": asof_path}.items()}
+        tables = {name: read(con, engine, name, path) for name, path in {**paths, "asof": asof_path}.items()
+                  if name != "people"}
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         _write_key_map(paths["occupancies"], key_map_path(out))
         _write_streaming(_assemble(tables, engine), out, extracts_fingerprint(data_dir))
         if engine == "duckdb":  # DuckDB holds its buffer pool until disconnected: free it before pandas works
             con.disconnect()
-        rows = pd.read_parquet(out, columns=["household_key", "as_of"]).merge(
-            pd.read_parquet(key_map_path(out)), on="household_key")
-        write_equality(Path(data_dir), links, rows, equality_path(out))
+        write_equality(out, key_map_path(out), paths["people"], equality_path(out))
         return out
     finally:
         if owned:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from features.equality import SOURCES as PEOPLE_SOURCES
+from features.equality import lead_people
 from features.pseudonym import household_keys
 from features.sources import load_table
 
@@ -40,8 +42,15 @@ def stage(data_dir: Path, links: pd.DataFrame, folder: Path, secret: bytes) -> d
     def put(name: str, frame: pd.DataFrame):  # to disk at once, so memory holds one table at a time
         paths[name] = _write(frame.reset_index(drop=True), folder, name)
 
+    kept = {}  # the small tables the equality attributes read again
+
     def load(path):
-        return load_table(data_dir, path).data
+        if path in kept:
+            return kept[path]
+        data = load_table(data_dir, path).data
+        if path in PEOPLE_SOURCES:
+            kept[path] = data.copy()
+        return data
 
     accounts = load("council_tax/accounts")
     accounts["uprn"] = accounts["account_ref"].map(_uprn_lookup(links, "council_tax"))
@@ -86,4 +95,5 @@ def stage(data_dir: Path, links: pd.DataFrame, folder: Path, secret: bytes) -> d
     assessments["uprn"] = assessments["assessment_ref"].map(_uprn_lookup(links, "fuel_poverty"))
     put("assessments", assessments.dropna(subset=["uprn"]).assign(
         fuel_poor=assessments["fuel_poor"] == "Y")[["uprn", "assessment_date", "fuel_poor"]])
+    put("people", lead_people(load, links))  # for the equality attributes beside the matrix, never the engines
     return paths

@@ -27,6 +27,11 @@ def test_the_latest_record_wins_and_a_previous_occupants_record_is_not_used():
     assert found["ethnicity"].tolist() == [NOT_RECORDED, "Asian"]  # 2020 was someone else's tenancy
 
 
+def test_of_two_records_made_the_same_day_the_last_listed_wins():
+    people = pd.DataFrame([person(1, "2024-02-01", ethnicity="White"), person(1, "2024-02-01", ethnicity="Asian")])
+    assert attributes(rows("2024-06-01"), people)["ethnicity"].tolist() == ["Asian"]
+
+
 def test_blanks_and_refusals_are_not_recorded_and_age_is_banded_at_the_as_of_date():
     people = pd.DataFrame([person(1, "2023-02-01", ethnicity="Prefer not to say", sex="", dob="2000-06-01",
                                   lone="Lone parent")])
