@@ -9,11 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from features.equality import SOURCES as PEOPLE_SOURCES
 from features.equality import lead_people
 from features.pseudonym import household_keys
-from features.sources import load_table
+from features.sources import accepted_columns, load_table
 
 CT_STAGE_LEVEL = {"reminder": 1, "final_notice": 2, "summons": 3, "liability_order": 4, "enforcement_agent": 5}
 EPC_BAND_LEVEL = {band: i + 1 for i, band in enumerate("ABCDEFG")}
@@ -64,8 +65,12 @@ def stage(data_dir: Path, links: pd.DataFrame, folder: Path, secret: bytes) -> d
     tenancies["uprn"] = tenancies["tenancy_ref"].map(_uprn_lookup(links, "rent"))
     put("tenancies", tenancies.dropna(subset=["uprn"])[
         ["tenancy_ref", "uprn", "landlord", "tenancy_start", "tenancy_end", "weekly_rent"]])
-    put("rent_tx", load("rent/transactions")[["tenancy_ref", "posting_date", "transaction_type", "amount"]])
-    put("ct_tx", load("council_tax/transactions")[["account_ref", "posting_date", "transaction_type", "amount"]])
+    # The transaction tables, millions of rows, go straight from the extracts to the stage in Arrow
+    for name, path, ref in (("rent_tx", "rent/transactions", "tenancy_ref"),
+                            ("ct_tx", "council_tax/transactions", "account_ref")):
+        paths[name] = folder / f"{name}.parquet"
+        pq.write_table(accepted_columns(data_dir, path, [ref, "posting_date", "transaction_type", "amount"]),
+                       paths[name])
     recovery = load("council_tax/recovery")
     put("ct_recovery", recovery.assign(level=recovery["stage"].map(CT_STAGE_LEVEL))[
         ["account_ref", "level", "posting_date"]])
