@@ -56,7 +56,7 @@ def main():
 
         report("DuckDB reads every source file once", read, read_cpu)
         _, staging, staging_cpu = timed(lambda: stage(args.data, links, work / "staged-only", b"bench"))
-        report("  staging (contracts, linking, pseudonyms; pandas)", staging, staging_cpu)
+        report("  staging (contracts, linking, pseudonyms)", staging, staging_cpu)
         with PeakMemory() as memory:
             path, total, total_cpu = timed(lambda: build_matrix(args.data, links, work / "m.parquet", b"bench"))
         report("  windows, writing, key map, equality (DuckDB)", total - staging, total_cpu - staging_cpu)
