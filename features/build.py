@@ -53,6 +53,11 @@ def default_as_of_dates(first_posting: pd.Timestamp, extract_date: pd.Timestamp)
     return list(pd.date_range(start, (extract_date + pd.Timedelta(days=1)).to_period("M").to_timestamp(), freq="MS"))
 
 
+# The spine's columns the matrix reads (not its account, address or row number)
+SPINE_COLUMNS = ["household_key", "as_of", "fy_start", "occ_start", "ct_band", "homelessness_observed",
+                 "fuel_poverty_observed"]
+
+
 def _not_yet_due(as_of, fy_start):
     """The share of a year's council tax not yet due at AS_OF: ten instalments, April to January."""
     elapsed = (as_of.year() - fy_start.year()) * 12 + as_of.month() - fy_start.month()
@@ -82,26 +87,27 @@ def _joined(s, parts: list):
 def _placed(s, parts: list):
     """The same table as `_joined` (DuckDB), built without joining and sorting 3.4 million wide rows, where
     DuckDB spent a third of the build: row numbers are dense, so each part, fetched narrow into Arrow, is
-    taken into place by position. The result is an in-memory table already in the matrix's order."""
-    spine = s.to_pyarrow()
-    order = np.argsort(spine["row"].to_numpy())
-    spine = spine.take(order)
-    position = np.full(int(spine["row"][-1].as_py()) + 1, -1)  # row number -> position in the matrix
-    position[spine["row"].to_numpy()] = np.arange(spine.num_rows)
-    columns = dict(zip(spine.column_names, spine.columns, strict=True))
+    taken into place by position. The result is an Arrow table already in the matrix's order."""
+    spine = s.select(*SPINE_COLUMNS, "row").to_pyarrow()
+    rows = spine["row"].to_numpy()
+    present = np.zeros(rows.max() + 1, dtype=bool)
+    present[rows] = True
+    position = np.cumsum(present) - 1  # row number -> position in the matrix (rows numbered in its order)
+    order = np.empty(len(rows), dtype=np.int64)
+    order[position[rows]] = np.arange(len(rows))
+    columns = dict(zip(SPINE_COLUMNS, spine.drop_columns("row").take(order).columns, strict=True))
+    del spine
     for part in parts:
         table = part.to_pyarrow()
-        source = np.full(spine.num_rows, -1)  # position in the matrix -> row of the part holding it
+        source = np.full(len(rows), -1)  # position in the matrix -> row of the part holding it
         source[position[table["row"].to_numpy()]] = np.arange(table.num_rows)
         placed = table.drop_columns("row").take(pa.array(source, mask=source < 0))
         columns.update(zip(placed.column_names, placed.columns, strict=True))
-    return ibis.memtable(pa.table(columns))
+    return pa.table(columns)
 
 
-def _assemble(t: dict, engine: str = "duckdb"):
-    s = windows.spine(t).cache()  # every part starts from the spine: computed once, not once per part
-    parts = _parts(s, t)
-    m = _placed(s, parts) if engine == "duckdb" else _joined(s, parts)
+def _finished(m):
+    """The matrix's columns from the spine and its parts (M): counts filled, derived features and labels."""
     fill = {c: (m[c].fill_null(False) if m[c].type().is_boolean() else m[c].fill_null(0))
             .cast("float64" if c in DOUBLE_COUNTS else "int64") for c in COUNT_COLUMNS if c in m.columns}
     m = m.mutate(**fill)
@@ -170,6 +176,24 @@ def _write_key_map(occupancies: Path, out: Path):
     keys.drop_duplicates("household_key").to_parquet(out, index=False)
 
 
+def _write_matrix(paths: dict, engine: str, work: Path, out: Path, fingerprint: str):
+    """Compute the matrix on ENGINE from the staged tables and write it to OUT."""
+    con = connect(engine, work)
+    t = {name: read(con, engine, name, path) for name, path in paths.items() if name != "people"}
+    s = windows.spine(t).cache()  # every part starts from the spine: computed once, not once per part
+    if engine == "spark":
+        _write_streaming(_finished(_joined(s, _parts(s, t))), out, fingerprint)
+        return
+    # Lent to DuckDB, not copied. Its cached tables are dropped before the matrix is written (rent's with its
+    # part, the spine here), and the placed matrix is taken back after: Ibis would keep a memtable to the end
+    con.con.register("placed", _placed(s, _parts(s, t)))
+    s.release()
+    _write_streaming(_finished(con.table("placed")), out, fingerprint)
+    con.con.unregister("placed")
+    con.disconnect()  # DuckDB holds its buffer pool until disconnected: free it before the equality step
+    pa.default_memory_pool().release_unused()  # and Arrow's allocator keeps freed memory unless asked
+
+
 def build_matrix(data_dir: Path, links: pd.DataFrame, out: Path, secret: bytes, as_of: list | None = None,
                  engine: str = "duckdb", work: Path | None = None) -> Path:
     """Stage, compute and write the matrix to OUT (Parquet); returns OUT."""
@@ -183,15 +207,10 @@ def build_matrix(data_dir: Path, links: pd.DataFrame, out: Path, secret: bytes, 
         asof_path = work / "staged" / "asof.parquet"
         as_of_table(dates, extract_date).astype({"as_of": "datetime64[us]", "fy_start": "datetime64[us]"}).to_parquet(
             asof_path, index=False)
-        con = connect(engine, work)
-        tables = {name: read(con, engine, name, path) for name, path in {**paths, "asof": asof_path}.items()
-                  if name != "people"}
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         _write_key_map(paths["occupancies"], key_map_path(out))
-        _write_streaming(_assemble(tables, engine), out, extracts_fingerprint(data_dir))
-        if engine == "duckdb":  # DuckDB holds its buffer pool until disconnected: free it before pandas works
-            con.disconnect()
+        _write_matrix({**paths, "asof": asof_path}, engine, work, out, extracts_fingerprint(data_dir))
         write_equality(out, key_map_path(out), paths["people"], equality_path(out))
         return out
     finally:
