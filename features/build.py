@@ -60,8 +60,7 @@ SPINE_COLUMNS = ["household_key", "as_of", "fy_start", "occ_start", "ct_band", "
 
 def _not_yet_due(as_of, fy_start):
     """The share of a year's council tax not yet due at AS_OF: ten instalments, April to January."""
-    elapsed = (as_of.year() - fy_start.year()) * 12 + as_of.month() - fy_start.month()
-    return ibis.greatest(windows.CT_INSTALMENTS - elapsed, 0).cast("float64") / windows.CT_INSTALMENTS
+    return ibis.greatest(windows.CT_INSTALMENTS - windows.months_into_year(as_of, fy_start), 0).cast("float64") / windows.CT_INSTALMENTS
 
 
 def _parts(s, t: dict) -> list:

@@ -150,31 +150,49 @@ def rent(s, t: dict):
     )
 
 
+def financial_year(month):
+    """The first day of the financial year (April to March) a month falls in."""
+    return (month - months(3)).truncate("Y") + months(3)
+
+
+def months_into_year(as_of, fy_start):
+    return (as_of.year() - fy_start.year()) * 12 + as_of.month() - fy_start.month()
+
+
+def _carried(years, rows):
+    """The balance each account carried into every financial year its ROWS fall in: the totals of its earlier
+    years, one running sum over a few rows per account (a year without events still gets its row)."""
+    totals = years.select("account_ref", "fy", balance=years.balance_12, is_event=ibis.literal(1))
+    starts = rows.select("account_ref", "fy").distinct().mutate(balance=ibis.literal(0.0), is_event=ibis.literal(0))
+    stream = ibis.union(totals, starts)
+    earlier = ibis.cumulative_window(group_by=stream.account_ref, order_by=[stream.fy, stream.is_event])
+    carried = stream.mutate(carried=stream.balance.sum().over(earlier))
+    return carried.filter(carried.is_event == 0).select("account_ref", "fy", "carried")
+
+
 def council_tax(s, t: dict):
     tx, rec, disc = t["ct_tx"], t["ct_recovery"], t["ct_discounts"]
-    events = tx.select("account_ref", date=tx.posting_date, balance=tx.amount,
-                       reduction=(tx.transaction_type == "council_tax_reduction").cast("int64"),
-                       spd=(tx.transaction_type == "single_person_discount").cast("int64"),
-                       billed=ibis.ifelse(tx.transaction_type.isin(CT_BILLING), tx.amount, 0))
-    monthly = _by_month(events, "account_ref", ["balance", "reduction", "spd", "billed"])
-    columns = ["account_ref", "month", "fy", "is_event", "row", "balance", "reduction", "spd", "billed"]
-    # Every as-of date is a month start, so each row can join the stream of monthly sums as its own cutoff
-    stream = ibis.union(
-        monthly.mutate(fy=(monthly.month - months(3)).truncate("Y") + months(3), is_event=ibis.literal(1),
-                       row=ibis.null(s.row.type())).select(*columns),  # int32 on Spark, int64 on DuckDB
-        s.mutate(month=s.as_of.cast("timestamp"), fy=s.fy_start.cast("timestamp"), is_event=ibis.literal(0),
-                 balance=ibis.literal(0.0), reduction=ibis.literal(0.0), spd=ibis.literal(0.0),
-                 billed=ibis.literal(0.0)).select(*columns))
-    order = [stream.month, stream.is_event]
-    ever = ibis.cumulative_window(group_by=stream.account_ref, order_by=order)
-    # Reductions and discounts count within the financial year, so a running sum per account and year
-    this_year = ibis.cumulative_window(group_by=[stream.account_ref, stream.fy], order_by=order)
-    money = stream.mutate(ct_balance=stream.balance.sum().over(ever).round(2),  # rounded: see totals_before
-                          ct_reduction=stream.reduction.sum().over(this_year) > 0,
-                          spd_billed=stream.spd.sum().over(this_year) > 0,
-                          ct_year_billed=stream.billed.sum().over(this_year).round(2))
-    money = money.filter(money.is_event == 0).select("row", "ct_balance", "ct_reduction", "spd_billed",
-                                                     "ct_year_billed")
+    month, kind, amount = _month(tx.posting_date), tx.transaction_type, tx.amount.cast("float64")
+    events = tx.select("account_ref", fy=financial_year(month), nth=(month.month() + 8) % 12,  # April 0, March 11
+                       kind=kind, balance=amount, billed=ibis.ifelse(kind.isin(CT_BILLING), amount, 0.0))
+    # One row per account and financial year. As-of dates are month starts, so a row's year to date is the
+    # year's first k months (k = 1..12; 12 on 1 April, the year just ended): a sum for each k, and the month
+    # of the year's first reduction and discount. No running sum over millions of rows: only year totals are
+    # carried forward.
+    years = events.group_by(["account_ref", "fy"]).aggregate(
+        first_reduction=events.nth.min(where=kind == "council_tax_reduction"),
+        first_spd=events.nth.min(where=kind == "single_person_discount"),
+        **{f"{m}_{k}": ibis.ifelse(events.nth < k, events[m], 0.0).sum()
+           for m in ("balance", "billed") for k in range(1, 13)})
+    rows = s.select("row", "account_ref", fy=s.fy_start.cast("timestamp"), k=months_into_year(s.as_of, s.fy_start))
+    y = rows.left_join(years, ["account_ref", "fy"]).join(_carried(years, rows), ["account_ref", "fy"])
+
+    def to_date(measure):
+        return ibis.cases(*[(y.k == k, y[f"{measure}_{k}"]) for k in range(1, 13)]).fill_null(0)
+
+    money = y.select("row", ct_balance=(y.carried + to_date("balance")).round(2),  # rounded: see totals_before
+                     ct_reduction=(y.first_reduction < y.k).fill_null(False),
+                     spd_billed=(y.first_spd < y.k).fill_null(False), ct_year_billed=to_date("billed").round(2))
     r = s.join(rec, [s.account_ref == rec.account_ref, rec.posting_date < s.as_of])
 
     def count(levels, window):
