@@ -226,6 +226,13 @@ def _cross_fitted(p: dict) -> bool:
     return int(p.get("calibration_folds") or 0) > 1
 
 
+CALIBRATION_NAMES = {"isotonic": "isotonic", "platt": "Platt (logistic)"}
+
+
+def _calibration(p: dict) -> str:
+    return CALIBRATION_NAMES.get(p.get("calibration"), str(p.get("calibration")))
+
+
 def _calibrated_on(p: dict) -> str:
     if _cross_fitted(p):
         return (f"on out-of-fold scores over the latest {p.get('calibration_months')} labelled months "
@@ -242,7 +249,7 @@ def model_card(facts: VersionFacts) -> list[dict]:
             ("Name and version", f"{facts.name} version {facts.version}"),
             ("Registered", facts.created), ("MLflow run", facts.run_id),
             ("Type", f"LightGBM gradient-boosted trees ({p.get('lgbm.trees')} trees of up to {p.get('lgbm.num_leaves')} "
-                     f"leaves), with {p.get('calibration')} calibration {_calibrated_on(p)}"),
+                     f"leaves), with {_calibration(p)} calibration {_calibrated_on(p)}"),
             ("Features", f"{len(features)}, from the groups {str(p.get('feature_groups', '')).replace(',', ', ')}"),
             ("Data fingerprint", p.get("data_fingerprint")), ("Licence", "MIT (Upstream, open source)"),
             ("Owner and contact", COUNCIL)]),
@@ -333,7 +340,7 @@ def atrs_record(facts: VersionFacts) -> dict:
             facts=[("Scale", f"Every resident household, monthly; capacity {k} a month"),
                    ("Training for caseworkers", COUNCIL), ("Appeals and review", COUNCIL)]),
         _section("Technical specification and data", facts=[
-            ("Model", f"LightGBM, {p.get('lgbm.trees')} trees, {p.get('calibration')} calibration"),
+            ("Model", f"LightGBM, {p.get('lgbm.trees')} trees, {_calibration(p)} calibration"),
             ("Performance", f"Precision@{k} {_fmt(precision)} (council rule {_fmt(rule)}); AUC "
                             f"{_fmt(_metric(facts, 'auc'))}; calibration error {_fmt(_metric(facts, 'calibration_error'))}"),
             ("Data sources", "The council's rent accounts, council tax accounts and recovery, Housing Benefit, "

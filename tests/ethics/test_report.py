@@ -104,6 +104,9 @@ def test_the_card_is_built_from_the_versions_own_numbers(in_reported_home):
     column = table["columns"].index("Precision@30")
     assert [r[column] for r in mine] == pytest.approx(expected["precision_at_k"].tolist(), abs=5e-4)
 
+    details = dict(sections["Model details"]["facts"])  # the calibration this version was fitted with
+    assert f"with {run.data.params['calibration']} calibration on later months" in details["Type"]
+
     numbers = json.loads((in_reported_home.out / "fairness.json").read_text())
     assert len(sections["Disaggregated recall at capacity"]["table"]["rows"]) == len(numbers["groups"])
     headline = run.data.metrics["precision_at_k"]
