@@ -100,7 +100,8 @@ def _placed(s, parts: list):
         table = part.to_pyarrow()
         source = np.full(len(rows), -1)  # position in the matrix -> row of the part holding it
         source[position[table["row"].to_numpy()]] = np.arange(table.num_rows)
-        placed = table.drop_columns("row").take(pa.array(source, mask=source < 0))
+        # One chunk: Arrow's take over several chunks locates every index first, twice the time
+        placed = table.drop_columns("row").combine_chunks().take(pa.array(source, mask=source < 0))
         columns.update(zip(placed.column_names, placed.columns, strict=True))
     return pa.table(columns)
 

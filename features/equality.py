@@ -61,11 +61,11 @@ def lead_people(load: Callable[[str], pd.DataFrame], links: pd.DataFrame) -> pd.
 
     claims = load("benefits/claims").drop_duplicates("claim_ref").set_index("claim_ref")
     members = load("benefits/members")
-    roles = members.groupby("claim_ref")["role"].agg(set)
+    roles = members.assign(dependant=members["role"] == "dependant", partner=members["role"] == "partner")
+    roles = roles.groupby("claim_ref")[["dependant", "partner"]].any()
     claimants = members[members["role"] == "claimant"].drop_duplicates("claim_ref")
     ref = claimants["claim_ref"]
-    lone = ref.map(roles).map(lambda r: "Lone parent" if "dependant" in r and "partner" not in r
-                              else "Not a lone parent").to_numpy()
+    lone = np.where(ref.map(roles["dependant"] & ~roles["partner"]), "Lone parent", "Not a lone parent").astype(object)
     benefits = _person(claimants, "", ref.map(_uprns(links, "benefits")), ref.map(claims["start_date"]), lone)
 
     cases = load("homelessness/cases")
