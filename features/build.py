@@ -191,7 +191,7 @@ def _write_matrix(paths: dict, engine: str, work: Path, out: Path, fingerprint: 
     _write_streaming(_finished(con.table("placed")), out, fingerprint)
     con.con.unregister("placed")
     con.disconnect()  # DuckDB holds its buffer pool until disconnected: free it before the equality step
-    pa.default_memory_pool().release_unused()  # and Arrow's allocator keeps freed memory unless asked
+    pa.default_memory_pool().release_unused()  # and Arrow's allocator the placed matrix's
 
 
 def build_matrix(data_dir: Path, links: pd.DataFrame, out: Path, secret: bytes, as_of: list | None = None,
@@ -201,6 +201,7 @@ def build_matrix(data_dir: Path, links: pd.DataFrame, out: Path, secret: bytes, 
     work = Path(work or tempfile.mkdtemp(prefix="upstream-features-"))
     try:
         paths = stage(Path(data_dir), links, work / "staged", secret)
+        pa.default_memory_pool().release_unused()  # Arrow's allocator keeps what staging freed unless asked
         ct = pq.read_table(paths["ct_tx"], columns=["posting_date"]).column(0).to_pandas()
         extract_date = extract_date_of(data_dir, ct)
         dates = [pd.Timestamp(d) for d in as_of] if as_of else default_as_of_dates(ct.min(), extract_date)
