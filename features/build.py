@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import ibis
@@ -142,18 +143,23 @@ def extract_date_of(data_dir: Path, staged_postings: pd.Series) -> pd.Timestamp:
 
 def _write_streaming(expr, out: Path, fingerprint: str) -> Path:
     """Write the matrix batch by batch, so it never has to fit in memory twice; the extracts' fingerprint
-    goes into the file's metadata, so a model always knows which data it was trained on."""
-    writer = None
-    for batch in expr.to_pyarrow_batches(chunk_size=500_000):
-        table = pa.Table.from_batches([batch])
-        position = table.schema.get_field_index("as_of")
-        table = table.set_column(position, "as_of", table["as_of"].cast(pa.timestamp("us")))
-        if writer is None:
-            # SQL sums come back as decimal128, which readers turn into Python objects: store them as doubles
-            schema = pa.schema([pa.field(f.name, pa.float64()) if pa.types.is_decimal(f.type) else f
-                                for f in table.schema], metadata={FINGERPRINT_KEY: fingerprint})
-            writer = pq.ParquetWriter(out, schema, compression="zstd")
-        writer.write_table(table.cast(writer.schema))
+    goes into the file's metadata, so a model always knows which data it was trained on. Each batch is
+    encoded in a second thread while the engine computes the next one."""
+    writer, written = None, None
+    with ThreadPoolExecutor(max_workers=1) as encoder:
+        for batch in expr.to_pyarrow_batches(chunk_size=500_000):
+            table = pa.Table.from_batches([batch])
+            position = table.schema.get_field_index("as_of")
+            table = table.set_column(position, "as_of", table["as_of"].cast(pa.timestamp("us")))
+            if writer is None:
+                # SQL sums come back as decimal128, which readers turn into Python objects: store them as doubles
+                schema = pa.schema([pa.field(f.name, pa.float64()) if pa.types.is_decimal(f.type) else f
+                                    for f in table.schema], metadata={FINGERPRINT_KEY: fingerprint})
+                writer = pq.ParquetWriter(out, schema, compression="zstd")
+            if written is not None:
+                written.result()  # batches reach the file in order, one at a time
+            written = encoder.submit(writer.write_table, table.cast(writer.schema))
+        written.result()
     writer.close()
     return out
 
