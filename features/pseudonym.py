@@ -25,6 +25,14 @@ def household_key(uprn: int, occupancy_start: str, secret: bytes) -> str:
 
 
 def household_keys(uprns: pd.Series, occupancy_starts: pd.Series, secret: bytes) -> pd.Series:
+    """`household_key` of every pair; the secret is keyed into the hash once, not once per household."""
+    keyed = hmac.new(secret, digestmod=hashlib.sha256)
+
+    def key(uprn: int, start: str) -> str:
+        h = keyed.copy()
+        h.update(f"{int(uprn)}|{start}".encode())
+        return h.hexdigest()[:KEY_HEX_CHARS]
+
     starts = pd.to_datetime(occupancy_starts).dt.strftime("%Y-%m-%d")
-    return pd.Series([household_key(u, s, secret) for u, s in zip(uprns, starts, strict=True)],
+    return pd.Series([key(u, s) for u, s in zip(uprns.tolist(), starts.tolist(), strict=True)],
                      index=uprns.index, dtype=object)

@@ -245,5 +245,5 @@ def accepted_columns(data_dir: Path, path: str, columns: list[str]) -> pa.Table:
     for col in table.columns:
         broken |= _broken(col, data[col.name])
     accepted = ~broken & (_first_seen(data[table.key]) == np.arange(data.num_rows))
-    kept = data.filter(pa.array(accepted))
+    kept = data.select(columns).filter(pa.array(accepted))  # only the columns asked for are copied
     return pa.table({c: _typed(table.column(c), kept[c]) for c in columns})
