@@ -49,12 +49,23 @@ def table_files(data_dir: Path, table: Table) -> list[Path]:
     return found
 
 
+def _read_csv(path: Path) -> pd.DataFrame:
+    """Every value as text, blanks as empty strings. Arrow's multithreaded reader is five times faster than
+    pandas' own; a file it cannot parse (a line break inside a quoted value, a ragged row) is read by pandas'."""
+    text = {"dtype": str, "keep_default_na": False, "na_values": []}
+    try:
+        return pd.read_csv(path, engine="pyarrow", **text)
+    except (pa.ArrowInvalid, ValueError):
+        pass
+    try:
+        return pd.read_csv(path, **text)
+    except pd.errors.EmptyDataError as exc:
+        raise SourceError(f"{path}: the file is empty") from exc
+
+
 def _read(path: Path, table: Table) -> pd.DataFrame:
     if path.suffix == ".csv":
-        try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[])
-        except pd.errors.EmptyDataError as exc:
-            raise SourceError(f"{path}: the file is empty") from exc
+        frame = _read_csv(path)
     else:
         frame = pq.read_table(path).to_pandas()
     missing = [c.name for c in table.columns if c.name not in frame.columns]
