@@ -36,13 +36,26 @@ def months_between(later, earlier):
     return later.delta(earlier, unit="day").cast("float64") / DAYS_PER_MONTH
 
 
+def _overlapping(occ):
+    """Each occupancy, and whether it overlaps another at the same property (both not ended at some date)."""
+    other = occ.view()
+    pairs = occ.join(other, [occ.uprn == other.uprn, occ.account_ref != other.account_ref,
+                             other.occ_end.isnull() | (occ.occ_start < other.occ_end),
+                             occ.occ_end.isnull() | (other.occ_start < occ.occ_end)])
+    shared = pairs.select(occ.account_ref).distinct().mutate(shared=ibis.literal(True))
+    return occ.left_join(shared, "account_ref").drop("account_ref_right")
+
+
 def spine(t: dict):
     """Households resident at each as-of date: a council tax liability that began before it and had not ended."""
-    occ, asof = t["occupancies"], t["asof"]
+    occ, asof = _overlapping(t["occupancies"]), t["asof"]
     j = occ.join(asof, [occ.occ_start < asof.as_of, occ.occ_end.isnull() | (occ.occ_end >= asof.as_of)])
     j = j.select("household_key", "account_ref", "uprn", "occ_start", "ct_band", "as_of", "fy_start",
-                 "homelessness_observed", "fuel_poverty_observed")
-    s = _latest(j, ["uprn", "as_of"], j.occ_start)
+                 "homelessness_observed", "fuel_poverty_observed", "shared")
+    # Of households resident together, the one that moved in last. Only the rows of occupancies that overlap
+    # another at their property can meet; ranking every row instead was a window over millions of rows.
+    s = ibis.union(j.filter(j.shared.isnull()),
+                   _latest(j.filter(j.shared.notnull()), ["uprn", "as_of"], _.occ_start)).drop("shared")
     # One integer per row, in the matrix's order (as-of date, then household key): every part joins and groups
     # on it instead of the string key. Numbering the few distinct dates and keys and combining the two costs a
     # fraction of numbering millions of rows in one ordered window, and the numbers stay dense (below dates x
