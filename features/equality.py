@@ -18,6 +18,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from features.linkage import linked_uprns
+
 ATTRIBUTES = ("sex", "age_band", "ethnicity", "disability", "lone_parent")
 NOT_RECORDED = "Not recorded"
 AGE_BANDS = ((16, "16-24"), (25, "25-34"), (35, "35-49"), (50, "50-64"), (65, "65 and over"))
@@ -33,11 +35,6 @@ SCHEMA = pa.schema([("household_key", pa.large_string()), ("as_of", pa.timestamp
 
 def equality_path(matrix: Path) -> Path:
     return Path(matrix).with_name(Path(matrix).stem + ".equality.parquet")
-
-
-def _uprns(links: pd.DataFrame, source: str) -> pd.Series:
-    linked = links[(links["source"] == source) & links["uprn"].notna()]
-    return linked.set_index("record_id")["uprn"].astype("int64")
 
 
 def _person(frame: pd.DataFrame, prefix: str, uprn: pd.Series, known: pd.Series, lone_parent=None) -> pd.DataFrame:
@@ -57,7 +54,7 @@ def lead_people(load: Callable[[str], pd.DataFrame], links: pd.DataFrame) -> pd.
     tenants = load("rent/tenants")
     leads = tenants[tenants["role"] == "lead"]
     ref = leads["tenancy_ref"]
-    rent = _person(leads, "", ref.map(_uprns(links, "rent")), ref.map(tenancies["tenancy_start"]))
+    rent = _person(leads, "", ref.map(linked_uprns(links, "rent")), ref.map(tenancies["tenancy_start"]))
 
     claims = load("benefits/claims").drop_duplicates("claim_ref").set_index("claim_ref")
     members = load("benefits/members")
@@ -66,12 +63,13 @@ def lead_people(load: Callable[[str], pd.DataFrame], links: pd.DataFrame) -> pd.
     claimants = members[members["role"] == "claimant"].drop_duplicates("claim_ref")
     ref = claimants["claim_ref"]
     lone = np.where(ref.map(roles["dependant"] & ~roles["partner"]), "Lone parent", "Not a lone parent").astype(object)
-    benefits = _person(claimants, "", ref.map(_uprns(links, "benefits")), ref.map(claims["start_date"]), lone)
+    benefits = _person(claimants, "", ref.map(linked_uprns(links, "benefits")), ref.map(claims["start_date"]), lone)
 
     cases = load("homelessness/cases")
-    cases = _person(cases, "applicant_", cases["case_ref"].map(_uprns(links, "homelessness")), cases["decision_date"])
+    cases = _person(cases, "applicant_", cases["case_ref"].map(linked_uprns(links, "homelessness")),
+                    cases["decision_date"])
     assessments = load("fuel_poverty/assessments")
-    fuel = _person(assessments, "resident_", assessments["assessment_ref"].map(_uprns(links, "fuel_poverty")),
+    fuel = _person(assessments, "resident_", assessments["assessment_ref"].map(linked_uprns(links, "fuel_poverty")),
                    assessments["assessment_date"])
     people = pd.concat([rent, benefits, cases, fuel], ignore_index=True)
     return people.astype({"uprn": "int64", "known": "datetime64[us]", "date_of_birth": "datetime64[us]"}).assign(

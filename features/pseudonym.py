@@ -19,9 +19,12 @@ import pandas as pd
 KEY_HEX_CHARS = 20  # 80 bits: no collision in practice across millions of households
 
 
+def _message(uprn: int, occupancy_start: str) -> bytes:
+    return f"{int(uprn)}|{occupancy_start}".encode()
+
+
 def household_key(uprn: int, occupancy_start: str, secret: bytes) -> str:
-    message = f"{int(uprn)}|{occupancy_start}".encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:KEY_HEX_CHARS]
+    return hmac.new(secret, _message(uprn, occupancy_start), hashlib.sha256).hexdigest()[:KEY_HEX_CHARS]
 
 
 def household_keys(uprns: pd.Series, occupancy_starts: pd.Series, secret: bytes) -> pd.Series:
@@ -30,7 +33,7 @@ def household_keys(uprns: pd.Series, occupancy_starts: pd.Series, secret: bytes)
 
     def key(uprn: int, start: str) -> str:
         h = keyed.copy()
-        h.update(f"{int(uprn)}|{start}".encode())
+        h.update(_message(uprn, start))
         return h.hexdigest()[:KEY_HEX_CHARS]
 
     starts = pd.to_datetime(occupancy_starts).dt.strftime("%Y-%m-%d")

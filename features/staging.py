@@ -13,17 +13,13 @@ import pyarrow.parquet as pq
 
 from features.equality import SOURCES as PEOPLE_SOURCES
 from features.equality import lead_people
+from features.linkage import linked_uprns
 from features.pseudonym import household_keys
 from features.sources import accepted_columns, load_table
 
 CT_STAGE_LEVEL = {"reminder": 1, "final_notice": 2, "summons": 3, "liability_order": 4, "enforcement_agent": 5}
 EPC_BAND_LEVEL = {band: i + 1 for i, band in enumerate("ABCDEFG")}
 CT_BAND_LEVEL = {band: i + 1 for i, band in enumerate("ABCDEFGH")}
-
-
-def _uprn_lookup(links: pd.DataFrame, source: str) -> pd.Series:
-    linked = links[(links["source"] == source) & links["uprn"].notna()]
-    return linked.set_index("record_id")["uprn"].astype("int64")
 
 
 def _write(frame: pd.DataFrame, folder: Path, name: str) -> Path:
@@ -54,7 +50,7 @@ def stage(data_dir: Path, links: pd.DataFrame, folder: Path, secret: bytes) -> d
         return data
 
     accounts = load("council_tax/accounts")
-    accounts["uprn"] = accounts["account_ref"].map(_uprn_lookup(links, "council_tax"))
+    accounts["uprn"] = accounts["account_ref"].map(linked_uprns(links, "council_tax"))
     accounts = accounts.dropna(subset=["uprn"])
     accounts["household_key"] = household_keys(accounts["uprn"], accounts["account_start"], secret)
     put("occupancies", accounts.assign(band=accounts["band"].map(CT_BAND_LEVEL))[
@@ -62,7 +58,7 @@ def stage(data_dir: Path, links: pd.DataFrame, folder: Path, secret: bytes) -> d
         columns={"account_start": "occ_start", "account_end": "occ_end", "band": "ct_band"}))
 
     tenancies = load("rent/tenancies")
-    tenancies["uprn"] = tenancies["tenancy_ref"].map(_uprn_lookup(links, "rent"))
+    tenancies["uprn"] = tenancies["tenancy_ref"].map(linked_uprns(links, "rent"))
     put("tenancies", tenancies.dropna(subset=["uprn"])[
         ["tenancy_ref", "uprn", "landlord", "tenancy_start", "tenancy_end", "weekly_rent"]])
     # The transaction tables, millions of rows, go straight from the extracts to the stage in Arrow
@@ -77,7 +73,7 @@ def stage(data_dir: Path, links: pd.DataFrame, folder: Path, secret: bytes) -> d
     put("ct_discounts", load("council_tax/discounts")[["account_ref", "change", "posting_date"]])
 
     claims = load("benefits/claims")
-    claims["uprn"] = claims["claim_ref"].map(_uprn_lookup(links, "benefits"))
+    claims["uprn"] = claims["claim_ref"].map(linked_uprns(links, "benefits"))
     claims = claims.rename(columns={"start_date": "claim_start", "end_date": "claim_end"})
     put("claims", claims.dropna(subset=["uprn"])[["claim_ref", "uprn", "benefit", "claim_start", "claim_end"]])
     put("claim_changes", load("benefits/changes")[["claim_ref", "change_type", "posting_date"]])
@@ -86,7 +82,7 @@ def stage(data_dir: Path, links: pd.DataFrame, folder: Path, secret: bytes) -> d
                             .rename("dependants").reset_index()))
 
     epc = load("epc/certificates")
-    epc["uprn"] = epc["lmk_key"].map(_uprn_lookup(links, "epc"))
+    epc["uprn"] = epc["lmk_key"].map(linked_uprns(links, "epc"))
     put("epc", epc.dropna(subset=["uprn"]).assign(
         epc_band=epc["current_energy_rating"].map(EPC_BAND_LEVEL))[
         ["uprn", "lodgement_date", "epc_band", "current_energy_efficiency"]].rename(
@@ -94,10 +90,10 @@ def stage(data_dir: Path, links: pd.DataFrame, folder: Path, secret: bytes) -> d
     put("gazetteer", load("llpg/gazetteer")[["uprn", "ward", "property_type"]])
 
     cases = load("homelessness/cases")
-    cases["uprn"] = cases["case_ref"].map(_uprn_lookup(links, "homelessness"))
+    cases["uprn"] = cases["case_ref"].map(linked_uprns(links, "homelessness"))
     put("cases", cases.dropna(subset=["uprn"])[["uprn", "approach_date", "decision_date"]])
     assessments = load("fuel_poverty/assessments")
-    assessments["uprn"] = assessments["assessment_ref"].map(_uprn_lookup(links, "fuel_poverty"))
+    assessments["uprn"] = assessments["assessment_ref"].map(linked_uprns(links, "fuel_poverty"))
     put("assessments", assessments.dropna(subset=["uprn"]).assign(
         fuel_poor=assessments["fuel_poor"] == "Y")[["uprn", "assessment_date", "fuel_poor"]])
     put("people", lead_people(load, links))  # for the equality attributes beside the matrix, never the engines

@@ -58,4 +58,10 @@ def link(data_dir: Path, work: Path | None = None, progress=None) -> pd.DataFram
     return allrec[LINK_COLUMNS].astype({"uprn": "Int64", "candidate_uprn": "Int64"})
 
 
-__all__ = ["LINK_COLUMNS", "LINKED_SOURCES", "LinkedSource", "link"]
+def linked_uprns(links: pd.DataFrame, source: str) -> pd.Series:
+    """The UPRN of each linked record of SOURCE, by record id (unmatched records are left out)."""
+    linked = links[(links["source"] == source) & links["uprn"].notna()]
+    return linked.set_index("record_id")["uprn"].astype("int64")
+
+
+__all__ = ["LINK_COLUMNS", "LINKED_SOURCES", "LinkedSource", "link", "linked_uprns"]
