@@ -54,9 +54,10 @@ def default_as_of_dates(first_posting: pd.Timestamp, extract_date: pd.Timestamp)
     return list(pd.date_range(start, (extract_date + pd.Timedelta(days=1)).to_period("M").to_timestamp(), freq="MS"))
 
 
-# The spine's columns the matrix reads (not its account, address or row number)
+# The spine's columns the matrix reads (not its account, address or row number), and the equality step's
 SPINE_COLUMNS = ["household_key", "as_of", "fy_start", "occ_start", "ct_band", "homelessness_observed",
                  "fuel_poverty_observed"]
+EQUALITY_ROWS = ["household_key", "as_of", "uprn", "occ_start"]
 
 
 def _not_yet_due(as_of, fy_start):
@@ -84,26 +85,38 @@ def _joined(s, parts: list):
     return m.order_by("row")
 
 
+def _scattered(column: pa.Array, at: np.ndarray, length: int) -> pa.Array:
+    """COLUMN's values moved to positions AT of an array of LENGTH, null elsewhere. Numbers and flags are
+    scattered with numpy, several times faster than Arrow's take with a masked index; text is taken."""
+    if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type) or pa.types.is_boolean(column.type)):
+        source = np.full(length, -1)
+        source[at] = np.arange(len(at))
+        return column.take(pa.array(source, mask=source < 0))
+    values = np.zeros(length, dtype=column.type.to_pandas_dtype())
+    values[at] = column.fill_null(False if pa.types.is_boolean(column.type) else 0).to_numpy(zero_copy_only=False)
+    valid = np.zeros(length, dtype=bool)
+    valid[at] = column.is_valid().to_numpy(zero_copy_only=False)
+    return pa.array(values, mask=~valid, type=column.type)
+
+
 def _placed(s, parts: list):
     """The same table as `_joined` (DuckDB), built without joining and sorting 3.4 million wide rows, where
     DuckDB spent a third of the build: row numbers are dense, so each part, fetched narrow into Arrow, is
-    taken into place by position. The result is an Arrow table already in the matrix's order."""
-    spine = s.select(*SPINE_COLUMNS, "row").to_pyarrow()
+    moved into place by position. The result is an Arrow table already in the matrix's order."""
+    spine = s.select(*SPINE_COLUMNS, "uprn", "row").to_pyarrow()
     rows = spine["row"].to_numpy()
     present = np.zeros(rows.max() + 1, dtype=bool)
     present[rows] = True
     position = np.cumsum(present) - 1  # row number -> position in the matrix (rows numbered in its order)
     order = np.empty(len(rows), dtype=np.int64)
     order[position[rows]] = np.arange(len(rows))
-    columns = dict(zip(SPINE_COLUMNS, spine.drop_columns("row").take(order).columns, strict=True))
+    columns = dict(zip([*SPINE_COLUMNS, "uprn"], spine.drop_columns("row").take(order).columns, strict=True))
     del spine
     for part in parts:
-        table = part.to_pyarrow()
-        source = np.full(len(rows), -1)  # position in the matrix -> row of the part holding it
-        source[position[table["row"].to_numpy()]] = np.arange(table.num_rows)
-        # One chunk: Arrow's take over several chunks locates every index first, twice the time
-        placed = table.drop_columns("row").combine_chunks().take(pa.array(source, mask=source < 0))
-        columns.update(zip(placed.column_names, placed.columns, strict=True))
+        table = part.to_pyarrow().combine_chunks()
+        at = position[table["row"].to_numpy()]
+        columns.update((name, _scattered(table[name].chunk(0), at, len(rows)))
+                       for name in table.column_names if name != "row")
     return pa.table(columns)
 
 
@@ -182,21 +195,38 @@ def _write_key_map(occupancies: Path, out: Path):
     keys.drop_duplicates("household_key").to_parquet(out, index=False)
 
 
+def _matrix_rows(matrix: Path, key_map: Path) -> pa.Table:
+    """The equality step's columns of every row of a written MATRIX, in its order, through its KEY_MAP."""
+    rows = pq.read_table(matrix, columns=["household_key", "as_of"])
+    keys = pd.read_parquet(key_map).set_index("household_key")
+    households = pd.Index(keys.index).get_indexer(rows["household_key"].to_pandas())
+    return rows.append_column("uprn", pa.array(keys["uprn"].to_numpy()[households])).append_column(
+        "occ_start", pa.array(keys["occ_start"].to_numpy()[households]))
+
+
 def _write_matrix(paths: dict, engine: str, work: Path, out: Path, fingerprint: str):
-    """Compute the matrix on ENGINE from the staged tables and write it to OUT."""
+    """Compute the matrix on ENGINE from the staged tables and write it to OUT, and its rows' equality
+    attributes beside it."""
     con = connect(engine, work)
     t = {name: read(con, engine, name, path) for name, path in paths.items() if name != "people"}
     s = windows.spine(t).cache()  # every part starts from the spine: computed once, not once per part
     if engine == "spark":
         _write_streaming(_finished(_joined(s, _parts(s, t))), out, fingerprint)
+        write_equality(_matrix_rows(out, key_map_path(out)), paths["people"], equality_path(out))
         return
     # Lent to DuckDB, not copied. Its cached tables are dropped before the matrix is written (rent's with its
     # part, the spine here), and the placed matrix is taken back after: Ibis would keep a memtable to the end
-    con.con.register("placed", _placed(s, _parts(s, t)))
+    placed = _placed(s, _parts(s, t))
+    con.con.register("placed", placed)
     s.release()
-    _write_streaming(_finished(con.table("placed")), out, fingerprint)
+    with ThreadPoolExecutor(max_workers=1) as attributes:
+        # Writing the matrix keeps a core and a half busy: the equality attributes are found on the other half
+        equality = attributes.submit(write_equality, placed.select(EQUALITY_ROWS), paths["people"], equality_path(out))
+        _write_streaming(_finished(con.table("placed")), out, fingerprint)
+        equality.result()
     con.con.unregister("placed")
-    con.disconnect()  # DuckDB holds its buffer pool until disconnected: free it before the equality step
+    con.disconnect()  # DuckDB holds its buffer pool until disconnected
+    del placed
     pa.default_memory_pool().release_unused()  # and Arrow's allocator the placed matrix's
 
 
@@ -218,7 +248,6 @@ def build_matrix(data_dir: Path, links: pd.DataFrame, out: Path, secret: bytes, 
         out.parent.mkdir(parents=True, exist_ok=True)
         _write_key_map(paths["occupancies"], key_map_path(out))
         _write_matrix({**paths, "asof": asof_path}, engine, work, out, extracts_fingerprint(data_dir))
-        write_equality(out, key_map_path(out), paths["people"], equality_path(out))
         return out
     finally:
         if owned:

@@ -5,14 +5,13 @@ the features are: an applicant's ethnicity recorded only because they approached
 earlier), in this occupancy: the latest lead tenant, benefit claimant, homelessness applicant or
 fuel-poverty assessment resident at the address. Blank, "Not known" and "Prefer not to say" are "Not
 recorded", a group of its own. Never a model input: the file sits beside the matrix, like the key map,
-and only `ethics` reads it. Staging writes the lead people once; the attributes are one DuckDB query.
+and only `ethics` reads it. Staging writes the lead people once; the attributes are a sorted search per as-of date.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -76,62 +75,85 @@ def lead_people(load: Callable[[str], pd.DataFrame], links: pd.DataFrame) -> pd.
         listed=np.arange(len(people)))  # the order ties on the same day are settled in
 
 
-def _recorded(column: str, names: dict) -> str:
-    cases = " ".join(f"WHEN '{value}' THEN '{name}'" for value, name in names.items())
-    return f"CASE {column} {cases} ELSE '{NOT_RECORDED}' END AS {column}"
-
-
-def _age_band() -> str:
-    years = "datediff('day', date_of_birth, as_of) / 365.25"
-    bands = " ".join(f"WHEN {years} >= {low} THEN '{name}'" for low, name in reversed(AGE_BANDS))
-    return f"CASE {bands} ELSE '{NOT_RECORDED}' END AS age_band"
-
-
 ETHNIC_GROUPS = {g: g for g in ("White", "Asian", "Black", "Mixed", "Other")}
-RECORDED = ("sex", "ethnicity", "disability", "date_of_birth", "lone_parent")
-# For each row (numbered by `position`, the order they keep), the latest person recorded at its address
-# strictly before the as-of date (of people recorded the same day, the last listed); what was recorded before
-# this occupancy (less the slack) is someone else's.
-QUERY = f"""
-WITH latest_of_day AS (
-    SELECT * FROM people QUALIFY row_number() OVER (PARTITION BY uprn, known ORDER BY listed DESC) = 1
-), found AS (
-    SELECT r.position, r.household_key, r.as_of,
-        p.known < r.occ_start - INTERVAL {OCCUPANCY_SLACK_DAYS} DAY AS other_occupancy,
-        {", ".join(f"p.{column}" for column in RECORDED)}
-    FROM matrix_rows AS r ASOF LEFT JOIN latest_of_day AS p ON r.uprn = p.uprn AND r.as_of > p.known
-), this_occupancy AS (
-    SELECT position, household_key, as_of,
-        {", ".join(f"CASE WHEN other_occupancy THEN NULL ELSE {column} END AS {column}" for column in RECORDED)}
-    FROM found
-)
-SELECT household_key, as_of, {_recorded("sex", {"F": "Female", "M": "Male"})}, {_age_band()},
-    {_recorded("ethnicity", ETHNIC_GROUPS)}, {_recorded("disability", {"Y": "Disabled", "N": "Not disabled"})},
-    coalesce(lone_parent, '{NOT_RECORDED}') AS lone_parent
-FROM this_occupancy ORDER BY position
-"""
+NAMES = {"sex": {"F": "Female", "M": "Male"}, "ethnicity": ETHNIC_GROUPS,
+         "disability": {"Y": "Disabled", "N": "Not disabled"},
+         "lone_parent": {"Lone parent": "Lone parent", "Not a lone parent": "Not a lone parent"}}
+
+
+def _days(values) -> np.ndarray:
+    """Whole days since 1970 (dates and month starts: the comparisons below need no finer time)."""
+    return np.asarray(values, dtype="datetime64[us]").astype("datetime64[D]").astype(np.int64)
+
+
+def _latest_before(people: pd.DataFrame, uprn: np.ndarray, as_of: np.ndarray) -> np.ndarray:
+    """For each row (UPRN, AS_OF in days), the position in PEOPLE of the latest person recorded at its address
+    strictly before the as-of date (of people recorded the same day, the last listed); -1 when none. An as-of
+    join done once per as-of date over every address, in sorted order, then looked up by row: several times
+    faster than DuckDB's as-of join or a search per row."""
+    addresses = np.unique(people["uprn"].to_numpy())
+    known = _days(people["known"])
+    first = min(known.min(), as_of.min())
+    span = max(known.max(), as_of.max()) - first + 1
+    person_key = np.searchsorted(addresses, people["uprn"].to_numpy()) * span + (known - first)
+    order = np.lexsort((people["listed"].to_numpy(), person_key))  # the last listed is the last of its key
+    person_key = person_key[order]
+    dates, date = np.unique(as_of, return_inverse=True)
+    everywhere = np.arange(len(addresses))
+    latest = np.empty((len(dates), len(addresses)), dtype=np.int64)
+    for i, day in enumerate(dates):
+        at = np.searchsorted(person_key, everywhere * span + (day - first)) - 1
+        same = (at >= 0) & (person_key[np.maximum(at, 0)] // span == everywhere)
+        latest[i] = np.where(same, order[np.maximum(at, 0)], -1)
+    address = pd.Index(addresses).get_indexer(uprn)
+    return np.where(address >= 0, latest[date.ravel(), address], -1)
+
+
+def _labelled(codes: np.ndarray, names: dict) -> pa.Array:
+    """Each person's value (CODES, -1 for no person) in its group's name, "Not recorded" otherwise."""
+    labels = np.array([*names.values(), NOT_RECORDED], dtype=object)
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int8)), pa.array(labels, pa.large_string()))
+
+
+def _group(values: pd.Series, names: dict) -> np.ndarray:
+    """Each person's group as a position in NAMES (len(NAMES) for anything else: blank, unknown, refused)."""
+    return pd.Index(list(names)).get_indexer(values) % (len(names) + 1)
+
+
+def _attributes(rows: pa.Table, people: pd.DataFrame) -> pa.Table:
+    """The attributes of ROWS (household_key, as_of, uprn, occ_start), in their order, as SCHEMA."""
+    as_of = _days(rows["as_of"].to_numpy())
+    person = _latest_before(people, rows["uprn"].to_numpy(), as_of)
+    known = _days(people["known"])[person]
+    # What was recorded before this occupancy began (less the slack) is someone else's
+    person[known < _days(rows["occ_start"].to_numpy()) - OCCUPANCY_SLACK_DAYS] = -1
+    none = person < 0
+    columns = {"household_key": rows["household_key"], "as_of": rows["as_of"]}
+    for column in ("sex", "age_band", "ethnicity", "disability", "lone_parent"):
+        if column == "age_band":
+            names = {name: name for _, name in AGE_BANDS}
+            born = people["date_of_birth"]
+            years = (as_of - _days(born.fillna(pd.Timestamp(0)))[person]) / 365.25
+            codes = np.searchsorted([low for low, _ in AGE_BANDS], years, side="right") - 1
+            codes = np.where((codes < 0) | born.isna().to_numpy()[person], len(names), codes)
+        else:
+            names = NAMES[column]
+            codes = _group(people[column], names)[person]
+        codes[none] = len(names)
+        columns[column] = _labelled(codes, names)
+    return pa.table(columns).cast(SCHEMA)
 
 
 def attributes(rows: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
     """ROWS (household_key, as_of, uprn, occ_start) with each attribute known before the as-of date, in
     as-of date and household key order."""
     rows = rows.sort_values(["as_of", "household_key"], kind="stable", ignore_index=True)
-    con = duckdb.connect()
-    con.register("matrix_rows", rows.assign(position=np.arange(len(rows))))
-    con.register("people", people.assign(listed=np.arange(len(people))))
-    return con.sql(QUERY).df()
+    return _attributes(pa.Table.from_pandas(rows, preserve_index=False),
+                       people.assign(listed=np.arange(len(people)))).to_pandas()
 
 
-def write_equality(matrix: Path, key_map: Path, people: Path, out: Path) -> Path:
-    """The attributes of every row of MATRIX (Parquet, in as-of date and household key order), its household
-    keys resolved through KEY_MAP, from the lead PEOPLE staging wrote."""
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    con.execute(f"""CREATE VIEW matrix_rows AS
-                    SELECT m.file_row_number AS position, household_key, as_of, CAST(k.uprn AS BIGINT) AS uprn,
-                           k.occ_start
-                    FROM read_parquet('{matrix}', file_row_number = true) AS m
-                    JOIN read_parquet('{key_map}') AS k USING (household_key)""")
-    con.execute(f"CREATE VIEW people AS SELECT * FROM read_parquet('{people}')")
-    pq.write_table(con.sql(QUERY).to_arrow_table().cast(SCHEMA), out)
+def write_equality(rows: pa.Table, people: Path, out: Path) -> Path:
+    """The attributes of every row of a matrix (ROWS: household_key, as_of, uprn, occ_start, in the matrix's
+    order), from the lead PEOPLE staging wrote."""
+    pq.write_table(_attributes(rows, pd.read_parquet(people)), out)
     return out
