@@ -10,7 +10,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -138,21 +137,35 @@ def _check(table: Table, frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame,
 
 
 def _first_seen(keys: pd.Series | pa.ChunkedArray) -> np.ndarray:
-    """For each row, the position of the first row with the same key (nulls count as one key). DuckDB groups
-    millions of string keys in parallel: 5x faster than pandas' duplicated on the default borough."""
-    first = np.arange(len(keys))
+    """For each row, the position of the first row with the same key (a null key repeats no other)."""
     if isinstance(keys, pd.Series):
         keys = pa.Table.from_pandas(keys.to_frame(), preserve_index=False).column(0)
-    frame = pa.table({"key": keys, "pos": first})
-    con = duckdb.connect()
-    con.register("frame", frame)
-    # Repeated keys first, then their positions: a list for every one of millions of keys is the slow part
-    repeated = con.execute("""WITH repeated AS (SELECT key FROM frame GROUP BY key HAVING count(*) > 1)
-                              SELECT list(pos ORDER BY pos) FROM frame SEMI JOIN repeated USING (key)
-                              GROUP BY key""").fetchall()
-    for (positions,) in repeated:
-        first[positions[1:]] = positions[0]
+    first = np.arange(len(keys))
+    if _increasing(keys):  # extracts usually come in key order, and then no key repeats: nothing to hash
+        return first
+    codes = _codes(keys)
+    repeats = np.bincount(codes)[codes] > 1
+    if keys.null_count:
+        repeats &= keys.is_valid().to_numpy(zero_copy_only=False)
+    repeated = np.flatnonzero(repeats)  # usually few: only their positions are sorted
+    if len(repeated):
+        by_key = repeated[np.argsort(codes[repeated], kind="stable")]  # each key's rows in file order
+        starts = np.r_[True, codes[by_key][1:] != codes[by_key][:-1]]
+        first[by_key] = by_key[starts][np.cumsum(starts) - 1]
     return first
+
+
+def _increasing(keys: pa.ChunkedArray) -> bool:
+    """Whether every key is present and greater than the one before it (so none repeats)."""
+    return keys.null_count == 0 and (len(keys) < 2 or pc.all(pc.greater(keys[1:], keys[:-1])).as_py())
+
+
+def _codes(keys: pa.ChunkedArray) -> np.ndarray:
+    """One integer per distinct key (nulls share one), by Arrow's hash table: millions of text keys in well
+    under a second, where grouping them in DuckDB took several times as long."""
+    encoded = pc.dictionary_encode(keys, null_encoding="encode")  # one dictionary across all chunks
+    return np.concatenate([np.zeros(0, np.int32)] + [c.indices.to_numpy(zero_copy_only=False)
+                                                       for c in encoded.chunks])
 
 
 def load_table(data_dir: Path, path: str) -> LoadResult:
@@ -256,5 +269,7 @@ def accepted_columns(data_dir: Path, path: str, columns: list[str]) -> pa.Table:
     for col in table.columns:
         broken |= _broken(col, data[col.name])
     accepted = ~broken & (_first_seen(data[table.key]) == np.arange(data.num_rows))
-    kept = data.select(columns).filter(pa.array(accepted))  # only the columns asked for are copied
+    kept = data.select(columns)
+    if not accepted.all():  # only the columns asked for are copied, and only when a row is rejected
+        kept = kept.filter(pa.array(accepted))
     return pa.table({c: _typed(table.column(c), kept[c]) for c in columns})

@@ -110,3 +110,26 @@ def test_arrow_loading_accepts_the_rows_and_values_load_table_accepts(borough_co
     slow = slow.astype({c.name: "datetime64[us]" for c in table.columns if c.kind == "date"})
     pd.testing.assert_frame_equal(fast, slow, check_dtype=False)
     assert table.file_format == "csv" or len(fast) <= load_table(borough_copy, path).rows_in - 5
+
+
+
+def test_duplicate_keys_name_their_first_row_in_any_order_and_across_files(borough_copy):
+    folder = borough_copy / "extracts" / "rent" / "transactions"
+    rows = pd.concat([pq.read_table(p).to_pandas() for p in sorted(folder.glob("*.parquet"))])
+    rows = rows.iloc[::-1].reset_index(drop=True)  # keys out of order
+    keys = rows["transaction_id"].copy()
+    rows.loc[7, "transaction_id"] = keys[2]
+    rows.loc[104, "transaction_id"] = keys[3]  # in the second file
+    for part in folder.glob("*.parquet"):
+        part.unlink()
+    parts = [folder / "part-00000.parquet", folder / "part-00001.parquet"]
+    for frame, part in ((rows[:100], parts[0]), (rows[100:], parts[1])):
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), part)
+
+    result = load_table(borough_copy, "rent/transactions")
+    reasons = result.quarantine.set_index(["source_file", "row_number"])["reason"]
+    assert reasons[(str(parts[0]), 8)] == f"duplicate transaction_id {keys[2]!r} (first at row 3)"
+    assert reasons[(str(parts[1]), 5)] == f"duplicate transaction_id {keys[3]!r} (first at row 4 of {parts[0]})"
+    assert result.data["transaction_id"].is_unique
+    fast = accepted_columns(borough_copy, "rent/transactions", ["transaction_id"])["transaction_id"].to_pylist()
+    assert fast == result.data["transaction_id"].tolist()
