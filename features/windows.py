@@ -7,6 +7,7 @@ weeks" or "6 months" are filters on that knowledge date, counted back from the a
 from __future__ import annotations
 
 import ibis
+import pandas as pd
 from ibis import _
 
 from features.dictionary import LABEL_WINDOW_MONTHS
@@ -72,49 +73,97 @@ def _month(date):
     return date.cast("timestamp").truncate("M")
 
 
-def _by_month(events, key: str, measures: list[str]):
-    """Each key's events summed per calendar month (`month`, its first day)."""
-    return events.group_by([events[key], _month(events.date).name("month")]).aggregate(
-        **{m: events[m].cast("float64").sum() for m in measures})
+def _month_number(date):
+    """Months since the year 0: consecutive months differ by one, across years too."""
+    return date.year() * 12 + date.month()
 
 
-def totals_before(events, cutoffs, key: str, measures: list[str]):
-    """For every cutoff row, the sum of each measure over its key's events dated strictly before its `cutoff`.
+CALENDAR = pd.date_range("2024-01-01", "2027-12-31")  # every day of a leap year and three more
 
-    Events are first summed per key and calendar month. One ordered running sum over those monthly sums and
-    the distinct (key, month start) cutoffs, which sort before the month they open, gives every total at a
-    month start: far fewer rows than events plus every cutoff of every as-of date. A cutoff inside a month
-    (4, 13 or 26 weeks back) adds the events of its month dated before it, found by a join on key and month.
+
+def _months_later(back: dict) -> pd.Series:
+    """For every CALENDAR day, by how many months its month number grows when it is moved BACK later (`back`
+    as for ibis.interval): always the same for whole months; for days, the same except near a month's ends."""
+    later = CALENDAR + pd.DateOffset(**back)
+    return pd.Series(later.year * 12 + later.month - (CALENDAR.year * 12 + CALENDAR.month), index=CALENDAR)
+
+
+def _monthly_sums(events, key: str, cutoffs: dict, used: dict, later: dict, usual: dict):
+    """Each key's events summed per month number (`month`), and for every cutoff whose events move other than
+    usually, the sums `{measure}_{label}_{i}` its total adds (i up to the usual move: of events moving fewer
+    than i months) or takes away (i beyond it: of events moving i or more) for the month i months back."""
+    events = events.mutate(month=_month_number(events.date))
+    monthly = events.group_by([key, "month"]).aggregate(**{m: events[m].cast("float64").sum() for m in used})
+    # Only the events of a few days of a month move other than usually: only those are read for it
+    edge_days = sorted({day for label, moves in later.items() for day in CALENDAR.day[moves != usual[label]]})
+    edge = events.filter(events.date.day().isin(edge_days))
+    moved = {label: _month_number(edge.date + ibis.interval(**back)) - edge.month for label, back in cutoffs.items()}
+    edges = {f"{m}_{label}_{i}": edge[m].cast("float64").sum(where=moved[label] < i if i <= usual[label]
+                                                                 else moved[label] >= i)
+             for m, labels in used.items() for label in labels for i in _unusual(later[label])}
+    if not edges:
+        return monthly
+    return monthly.left_join(edge.group_by([key, "month"]).aggregate(**edges), [key, "month"]).drop(
+        f"{key}_right", "month_right")
+
+
+def _unusual(moves: pd.Series) -> range:
+    """The months back (i) for which a cutoff's total adds or takes the events moving other than usually."""
+    return range(int(moves.min()) + 1, int(moves.max()) + 1)
+
+
+def _month_rows(monthly, asked, reach: int):
+    """One row per key number and month (every month with events, and the REACH months before every as-of
+    month of ASKED), so that a row so many rows back is the month so many months back."""
+    span = asked.group_by("number").aggregate(first=asked.month.min() - reach, last=asked.month.max())
+    grid = span.select("number", month=ibis.range(span.first, span.last + 1).unnest())
+    g = grid.outer_join(monthly, ["number", "month"])
+    sums = [c for c in monthly.columns if c not in ("number", "month")]
+    return g.select(number=ibis.coalesce(g.number, g.number_right), month=ibis.coalesce(g.month, g.month_right),
+                    **{c: g[c].fill_null(0.0) for c in sums})
+
+
+def totals_before(events, rows, key: str, cutoffs: dict, used: dict):
+    """For every ROWS row (its key and as-of date, a month start), the sum of each measure over its key's
+    events dated strictly before each of its cutoffs: column `{measure}_{label}` for every label USED lists
+    for the measure, where CUTOFFS maps a label to how far back from the as-of date (as for ibis.interval).
+
+    An event is before the as-of date M less BACK exactly when, moved BACK later, it is before M: when its
+    month number plus the months it moves is below M's (M is a month start). Nearly every event moves as
+    many months as most days do (t): those count if their month is t + 1 or more months back, a running sum
+    over one row per key and month, read t + 1 rows back. The few that move fewer or more (4, 13 or 26 weeks
+    from the first or last days of some months) are summed apart, by month, and added to or taken from the
+    months they move into or out of the total. No row per cutoff, no pivot back, no join back to the events.
     """
-    ids = [c for c in cutoffs.columns if c not in (key, "cutoff")]
-    events = events.mutate(month=_month(events.date))
-    cutoffs = cutoffs.mutate(at=cutoffs.cutoff.cast("timestamp"), month=_month(cutoffs.cutoff))
-    monthly = _by_month(events, key, measures)
-    starts = cutoffs.select(key, "month").distinct()
-    stream = ibis.union(monthly.mutate(is_event=ibis.literal(1)),
-                        starts.mutate(is_event=ibis.literal(0), **{m: ibis.literal(0.0) for m in measures}))
-    window = ibis.cumulative_window(group_by=stream[key], order_by=[stream.month, stream.is_event])
-    running = stream.mutate(**{m: stream[m].sum().over(window) for m in measures})
-    at_start = running.filter(running.is_event == 0).drop("is_event")
-    inside = cutoffs.filter(cutoffs.at != cutoffs.month)
-    partial = inside.join(events, [inside[key] == events[key], inside.month == events.month, events.date < inside.at])
-    partial = partial.group_by(ids).aggregate(**{m: partial[m].cast("float64").sum() for m in measures})
-    t = cutoffs.join(at_start, [key, "month"]).left_join(partial, ids)
-    # Pounds and pence, and counts: rounding to 2 places makes totals exact whatever order an engine adds in
-    # (DuckDB's windowed sums depend on partition size), so a threshold such as "half the rent" is stable.
-    return t.select(*ids, **{m: (t[m] + t[f"{m}_right"].fill_null(0)).round(2) for m in measures})
+    later = {label: _months_later(back) for label, back in cutoffs.items()}
+    usual = {label: int(moves.mode()[0]) for label, moves in later.items()}
+    monthly = _monthly_sums(events, key, cutoffs, used, later, usual)
+    # An integer for each key asked about: the windows and joins below partition, sort and match on it
+    numbers = rows.select(key).distinct()
+    numbers = numbers.mutate(number=ibis.row_number().over(order_by=numbers[key]))
+    r = rows.join(numbers, key).mutate(month=_month_number(rows.as_of))
+    reach = max(int(moves.max()) for moves in later.values()) + 1
+    g = _month_rows(monthly.join(numbers, key).drop(key), r.select("number", "month"), reach)
+    g = g.mutate(**{f"{m}_through": g[m].sum().over(ibis.cumulative_window(group_by=g.number, order_by=g.month))
+                    for m in used})
+    window = ibis.window(group_by=g.number, order_by=g.month)
 
+    def back(column, months):
+        return g[column].lag(months).over(window).fill_null(0)
 
-def _cutoffs(rows, key: str, offsets: dict):
-    """One row per (row, named cutoff): `offsets` maps a label to an expression of the as-of date. The label
-    is stored as its position in OFFSETS: the pivot back compares it once per total, and integers compare
-    several times faster than text."""
-    return ibis.union(*[rows.select("row", key, label=ibis.literal(i, "int8"), cutoff=fn(rows.as_of))
-                        for i, fn in enumerate(offsets.values())])
+    def total(m, label):
+        t = usual[label]
+        value = back(f"{m}_through", t + 1)
+        for i in _unusual(later[label]):
+            value = value + back(f"{m}_{label}_{i}", i) if i <= t else value - back(f"{m}_{label}_{i}", i)
+        return value
 
-
-def _at(totals, offsets: dict, measure: str, label: str):
-    return totals[measure].max(where=totals.label == list(offsets).index(label))
+    totals = g.select("number", "month", **{f"{m}_{label}": total(m, label) for m, labels in used.items()
+                                            for label in labels})
+    a = r.join(totals, ["number", "month"])
+    # Pounds and pence, and counts: rounding to 2 places makes totals exact whatever order an engine adds in,
+    # so a threshold such as "half the rent" is stable.
+    return a.select(*rows.columns, **{name: a[name].round(2) for name in totals.columns[2:]})
 
 
 def rent(s, t: dict):
@@ -122,7 +171,7 @@ def rent(s, t: dict):
     active = s.join(ten, [s.uprn == ten.uprn, ten.tenancy_start < s.as_of,
                           ten.tenancy_end.isnull() | (ten.tenancy_end >= s.as_of)])
     active = _latest(active.select("row", "as_of", "tenancy_ref", "tenancy_start", "weekly_rent", "landlord"),
-                     ["row"], _.tenancy_start).cache()  # read by every cutoff below: computed once
+                     ["row"], _.tenancy_start).cache()  # read twice below: computed once
     kind = tx.transaction_type
     events = tx.select(
         "tenancy_ref", date=tx.posting_date, balance=tx.amount,
@@ -131,17 +180,12 @@ def rent(s, t: dict):
         payments=kind.isin(TENANT_PAYMENTS).cast("int64"),
         uc_direct=(kind == "universal_credit_direct").cast("int64"),
         hb=(kind == "housing_benefit").cast("int64"))
-    offsets = {"now": lambda d: d, "4w": lambda d: d - days(28), "13w": lambda d: d - days(91),
-               "26w": lambda d: d - days(182), "m1": lambda d: d - months(1), "m2": lambda d: d - months(2),
-               "m3": lambda d: d - months(3), "m6": lambda d: d - months(6)}
-    totals = totals_before(events, _cutoffs(active, "tenancy_ref", offsets), "tenancy_ref",
-                           ["balance", "charged", "paid", "payments", "uc_direct", "hb"])
+    cutoffs = {"now": {"days": 0}, "4w": {"days": 28}, "13w": {"days": 91}, "26w": {"days": 182},
+               "m1": {"months": 1}, "m2": {"months": 2}, "m3": {"months": 3}, "m6": {"months": 6}}
     used = {"balance": ["now", "4w", "13w", "26w"], "charged": ["now", "13w", "m1", "m2", "m3"],
             "paid": ["now", "13w", "m1", "m2", "m3"], "payments": ["now", "13w"], "uc_direct": ["now", "m6"],
-            "hb": ["now", "m6"]}  # pivot only what the features below read: half the aggregates of all 48
-    a = totals.group_by("row").aggregate(
-        **{f"{m}_{label}": _at(totals, offsets, m, label) for m, labels in used.items() for label in labels})
-    a = a.join(active, "row")
+            "hb": ["now", "m6"]}  # only what the features below read
+    a = totals_before(events, active, "tenancy_ref", cutoffs, used)
     months_back = ["now", "m1", "m2", "m3"]
     share = {k: (a[f"paid_{months_back[k - 1]}"] - a[f"paid_{months_back[k]}"])
              / (a[f"charged_{months_back[k - 1]}"] - a[f"charged_{months_back[k]}"]).nullif(0) for k in (1, 2, 3)}

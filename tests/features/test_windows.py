@@ -1,6 +1,8 @@
 """Point-in-time windows on hand-made records: what each as-of date may see."""
 import ibis
+import numpy as np
 import pandas as pd
+import pytest
 
 from features import windows
 
@@ -26,3 +28,26 @@ def test_council_tax_balance_and_year_to_date_at_each_as_of_date():
     assert got["ct_balance"].tolist() == [1200.10, 800.05, 800.05, 800.05, 2050.05]
     assert got["ct_year_billed"].tolist() == [1200.10, 900.10, 900.10, 0.0, 1300.0]
     assert got["ct_reduction"].tolist() == [False, True, True, False, False]
+
+
+def test_totals_before_cutoffs_inside_months_and_whole_months_back():
+    """Totals before 4, 13 and 26 weeks and 1 and 6 months back equal a direct sum, for events on every day of
+    the month (those of the first and last days are the ones moving across a month end), at every month start
+    of two years (leap February included), for a key whose events start after some as-of dates."""
+    con = ibis.duckdb.connect()
+    rng = np.random.default_rng(7)
+    dates = pd.to_datetime(rng.choice(pd.date_range("2022-06-01", "2024-12-31"), 3000))
+    events = pd.DataFrame({"ref": rng.choice(["A", "B"], len(dates)), "date": dates,
+                           "amount": rng.integers(-5000, 5000, len(dates)) / 100})
+    events.loc[(events.ref == "B") & (events.date < "2023-09-01"), "ref"] = "A"
+    as_of = pd.date_range("2023-01-01", "2025-01-01", freq="MS")
+    rows = pd.DataFrame([(k, d) for k in "AB" for d in as_of], columns=["ref", "as_of"])
+    cutoffs = {"now": {"days": 0}, "4w": {"days": 28}, "13w": {"days": 91}, "26w": {"days": 182},
+               "m1": {"months": 1}, "m6": {"months": 6}}
+    got = windows.totals_before(con.create_table("events", events), con.create_table("rows", rows), "ref",
+                                cutoffs, {"amount": list(cutoffs)}).to_pandas()
+    got = got.sort_values(["ref", "as_of"]).reset_index(drop=True)
+    for label, back in cutoffs.items():
+        expected = [round(events.amount[(events.ref == k) & (events.date < d - pd.DateOffset(**back))].sum(), 2)
+                    for k, d in zip(got.ref, got.as_of)]
+        assert got[f"amount_{label}"].tolist() == pytest.approx(expected, abs=1e-9), label
