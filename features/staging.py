@@ -6,6 +6,7 @@ name or a free-text address; the household key replaces the account as the house
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -34,6 +35,27 @@ def _write(frame: pd.DataFrame, folder: Path, name: str) -> Path:
 def stage(data_dir: Path, links: pd.DataFrame, folder: Path, secret: bytes) -> dict[str, Path]:
     """Write every staged table to FOLDER and return their paths; `links` maps records to UPRNs."""
     folder.mkdir(parents=True, exist_ok=True)
+    # Arrow releases the GIL: the transaction tables are checked and written on the second core while
+    # pandas checks the other tables on this one
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        transactions = pool.submit(_stage_transactions, data_dir, folder)
+        paths = _stage_tables(data_dir, links, folder, secret)
+        return {**transactions.result(), **paths}
+
+
+def _stage_transactions(data_dir: Path, folder: Path) -> dict[str, Path]:
+    """The transaction tables, millions of rows, straight from the extracts to the stage in Arrow."""
+    paths = {}
+    for name, path, ref in (("rent_tx", "rent/transactions", "tenancy_ref"),
+                            ("ct_tx", "council_tax/transactions", "account_ref")):
+        paths[name] = folder / f"{name}.parquet"
+        pq.write_table(accepted_columns(data_dir, path, [ref, "posting_date", "transaction_type", "amount"]),
+                       paths[name])
+    return paths
+
+
+def _stage_tables(data_dir: Path, links: pd.DataFrame, folder: Path, secret: bytes) -> dict[str, Path]:
+    """Every table but the transactions, through pandas."""
     paths = {}
 
     def put(name: str, frame: pd.DataFrame):  # to disk at once, so memory holds one table at a time
@@ -61,12 +83,6 @@ def stage(data_dir: Path, links: pd.DataFrame, folder: Path, secret: bytes) -> d
     tenancies["uprn"] = tenancies["tenancy_ref"].map(linked_uprns(links, "rent"))
     put("tenancies", tenancies.dropna(subset=["uprn"])[
         ["tenancy_ref", "uprn", "landlord", "tenancy_start", "tenancy_end", "weekly_rent"]])
-    # The transaction tables, millions of rows, go straight from the extracts to the stage in Arrow
-    for name, path, ref in (("rent_tx", "rent/transactions", "tenancy_ref"),
-                            ("ct_tx", "council_tax/transactions", "account_ref")):
-        paths[name] = folder / f"{name}.parquet"
-        pq.write_table(accepted_columns(data_dir, path, [ref, "posting_date", "transaction_type", "amount"]),
-                       paths[name])
     recovery = load("council_tax/recovery")
     put("ct_recovery", recovery.assign(level=recovery["stage"].map(CT_STAGE_LEVEL))[
         ["account_ref", "level", "posting_date"]])
