@@ -229,6 +229,37 @@ def _carried(years, rows):
     return carried.filter(carried.is_event == 0).select("account_ref", "fy", "carried")
 
 
+def recovery_actions(s, rec):
+    """Recovery actions before each row's as-of date: counts and the highest stage of the last 6 or 12 months,
+    and the months since the last action of all. As-of dates are month starts, so an action is before one, or
+    at most 12 months before, by its month number alone; only the last action's date needs more than 12
+    months, found apart, so the actions of earlier years are never joined to every row."""
+    rows = s.select("row", "account_ref", "as_of", month=_month_number(s.as_of))
+    rec = rec.mutate(month=_month_number(rec.posting_date))
+    r = rows.join(rec, [rows.account_ref == rec.account_ref, rec.month < rows.month, rec.month >= rows.month - 12])
+
+    def count(levels, n):
+        return r.level.isin(levels).sum(where=r.month_right >= r.month - n).cast("int64")
+
+    counts = r.group_by("row").aggregate(
+        ct_highest_stage_12m=r.level.max(),
+        ct_reminders_6m=count([1, 2], 6), ct_reminders_12m=count([1, 2], 12),
+        ct_summonses_6m=count([3], 6), ct_summonses_12m=count([3], 12),
+        ct_liability_orders_6m=count([4], 6), ct_liability_orders_12m=count([4], 12),
+        ct_enforcement_12m=count([5], 12),
+    )
+    # The last action before a month: the last of the latest month with actions before it, that is, of the
+    # month with actions whose next month with actions (if any) is not before it
+    monthly = rec.group_by(["account_ref", "month"]).aggregate(last_action=rec.posting_date.max())
+    monthly = monthly.mutate(next_month=monthly.month.lead().over(group_by=monthly.account_ref,
+                                                                  order_by=monthly.month))
+    last = rows.join(monthly, [rows.account_ref == monthly.account_ref, monthly.month < rows.month,
+                               monthly.next_month.isnull() | (monthly.next_month >= rows.month)])
+    last = last.select("row", ct_months_since_action=months_between(last.as_of, last.last_action))
+    actions = last.left_join(counts, "row")
+    return actions.select("row", *counts.columns[1:], "ct_months_since_action")
+
+
 def council_tax(s, t: dict):
     tx, rec, disc = t["ct_tx"], t["ct_recovery"], t["ct_discounts"]
     month, kind, amount = _month(tx.posting_date), tx.transaction_type, tx.amount.cast("float64")
@@ -252,21 +283,7 @@ def council_tax(s, t: dict):
     money = y.select("row", ct_balance=(y.carried + to_date("balance")).round(2),  # rounded: see totals_before
                      ct_reduction=(y.first_reduction < y.k).fill_null(False),
                      spd_billed=(y.first_spd < y.k).fill_null(False), ct_year_billed=to_date("billed").round(2))
-    r = s.join(rec, [s.account_ref == rec.account_ref, rec.posting_date < s.as_of])
-
-    def count(levels, window):
-        return r.level.isin(levels).sum(where=r.posting_date >= r.as_of - window).cast("int64")
-
-    actions = r.group_by(["row", "as_of"]).aggregate(
-        ct_highest_stage_12m=r.level.max(where=r.posting_date >= r.as_of - months(12)),
-        last_action=r.posting_date.max(),
-        ct_reminders_6m=count([1, 2], months(6)), ct_reminders_12m=count([1, 2], months(12)),
-        ct_summonses_6m=count([3], months(6)), ct_summonses_12m=count([3], months(12)),
-        ct_liability_orders_6m=count([4], months(6)), ct_liability_orders_12m=count([4], months(12)),
-        ct_enforcement_12m=count([5], months(12)),
-    )
-    actions = actions.mutate(ct_months_since_action=months_between(actions.as_of, actions.last_action)).drop(
-        "as_of", "last_action")
+    actions = recovery_actions(s, rec)
     d = s.join(disc, [s.account_ref == disc.account_ref, disc.posting_date < s.as_of])
     d = d.select("row", "as_of", "change", "posting_date")
     latest = _latest(d, ["row"], d.posting_date)

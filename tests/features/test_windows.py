@@ -51,3 +51,24 @@ def test_totals_before_cutoffs_inside_months_and_whole_months_back():
         expected = [round(events.amount[(events.ref == k) & (events.date < d - pd.DateOffset(**back))].sum(), 2)
                     for k, d in zip(got.ref, got.as_of)]
         assert got[f"amount_{label}"].tolist() == pytest.approx(expected, abs=1e-9), label
+
+
+def test_recovery_actions_count_the_last_12_months_and_date_the_last_action_of_all():
+    """Counts and the highest stage see the last 6 or 12 months only; the months since the last action see every
+    earlier action, however old, and none on or after the as-of date."""
+    con = ibis.duckdb.connect()
+    rec = pd.DataFrame({"account_ref": ["A1"] * 4 + ["B2"],
+                        "posting_date": pd.to_datetime(["2021-03-15", "2023-02-01", "2023-08-31", "2024-01-01",
+                                                        "2023-12-31"]),
+                        "level": [5, 1, 3, 2, 4]})
+    as_of = pd.to_datetime(["2021-03-01", "2022-06-01", "2023-09-01", "2024-01-01", "2024-02-01"])
+    spine = pd.DataFrame({"row": range(5), "account_ref": "A1", "as_of": as_of})
+    got = windows.recovery_actions(con.create_table("spine", spine), con.create_table("rec", rec))
+    got = got.to_pandas().sort_values("row").set_index("row")
+    assert got.index.tolist() == [1, 2, 3, 4]  # nothing before 15 March 2021
+    assert got["ct_highest_stage_12m"].fillna(0).tolist() == [0, 3, 3, 3]  # none in the 12 months to June 2022
+    assert got["ct_reminders_12m"].fillna(0).tolist() == [0, 1, 1, 2]
+    assert got["ct_summonses_6m"].fillna(0).tolist() == [0, 1, 1, 1]
+    expected = [(d - last).days / windows.DAYS_PER_MONTH for d, last in
+                zip(as_of[1:], pd.to_datetime(["2021-03-15", "2023-08-31", "2023-08-31", "2024-01-01"]))]
+    assert got["ct_months_since_action"].tolist() == pytest.approx(expected)
