@@ -133,3 +133,17 @@ def test_duplicate_keys_name_their_first_row_in_any_order_and_across_files(borou
     assert result.data["transaction_id"].is_unique
     fast = accepted_columns(borough_copy, "rent/transactions", ["transaction_id"])["transaction_id"].to_pylist()
     assert fast == result.data["transaction_id"].tolist()
+
+
+def test_a_value_written_unusually_does_not_change_how_the_others_are_typed(borough_copy):
+    """Plainly written values are parsed by Arrow, anything else by pandas: both must give the same values."""
+    path = borough_copy / "extracts" / "council_tax" / "recovery.csv"
+    plain = load_table(borough_copy, "council_tax/recovery").data
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    row = frame.index[frame["action_date"].str[5] == "0"][0]  # a month before October, written 2022-4-10 below
+    frame.loc[row, "action_date"] = "{}-{}-{}".format(*map(int, frame.loc[row, "action_date"].split("-")))
+    frame.loc[row, "amount_outstanding"] = f"{float(frame.loc[row, 'amount_outstanding']):e}"  # 1.477780e+03
+    frame.to_csv(path, index=False)
+
+    unusual = load_table(borough_copy, "council_tax/recovery").data
+    pd.testing.assert_frame_equal(unusual, plain, check_exact=True)
