@@ -112,11 +112,16 @@ def _placed(s, parts: list):
     order[position[rows]] = np.arange(len(rows))
     columns = dict(zip([*SPINE_COLUMNS, "uprn"], spine.drop_columns("row").take(order).columns, strict=True))
     del spine
-    for part in parts:
-        table = part.to_pyarrow().combine_chunks()
+
+    def moved(table: pa.Table) -> dict:
         at = position[table["row"].to_numpy()]
-        columns.update((name, _scattered(table[name].chunk(0), at, len(rows)))
-                       for name in table.column_names if name != "row")
+        return {name: _scattered(table[name].combine_chunks(), at, len(rows))  # a part may have no rows, no chunk
+                for name in table.column_names if name != "row"}
+
+    # Each part is moved into place in a second thread while DuckDB computes the next
+    with ThreadPoolExecutor(max_workers=1) as mover:
+        for done in [mover.submit(moved, part.to_pyarrow()) for part in parts]:
+            columns.update(done.result())
     return pa.table(columns)
 
 

@@ -1,0 +1,22 @@
+"""Placing the parts by row number gives what joining them gives, whatever a part holds."""
+import ibis
+import pandas as pd
+
+from features.build import SPINE_COLUMNS, _joined, _placed
+
+
+def test_parts_placed_by_row_number_equal_the_joined_parts_also_when_a_part_has_no_rows():
+    """Rows numbered with gaps, a part covering some rows (numbers, flags, text, nulls) and a part with none:
+    a borough without a homelessness case after the as-of date gives an empty label part."""
+    con = ibis.duckdb.connect()
+    spine = pd.DataFrame({"row": [4, 0, 7, 2], "uprn": [10, 11, 12, 13], "household_key": list("dabc"),
+                          **{c: [1, 2, 3, 4] for c in SPINE_COLUMNS if c != "household_key"}})
+    some = pd.DataFrame({"row": [7, 0], "balance": [2.5, None], "flag": [True, False], "ward": ["W", None]})
+    none = pd.DataFrame({"row": pd.Series(dtype="int64"), "duty": pd.Series(dtype="float64")})
+    s = con.create_table("spine", spine)
+    parts = [con.create_table("some", some), con.create_table("none", none)]
+    placed = _placed(s, parts).to_pandas()
+    joined = _joined(s, parts).to_pandas()[list(placed.columns)]
+    assert placed["household_key"].tolist() == ["a", "c", "d", "b"]  # in row order
+    assert placed["duty"].isna().all() and placed["balance"].isna().sum() == 3
+    pd.testing.assert_frame_equal(placed, joined, check_dtype=False)
