@@ -69,10 +69,6 @@ def spine(t: dict):
     return s.mutate(row=row).drop("key_number", "date_number")
 
 
-def _month(date):
-    return date.cast("timestamp").truncate("M")
-
-
 def _month_number(date):
     """Months since the year 0: consecutive months differ by one, across years too."""
     return date.year() * 12 + date.month()
@@ -209,13 +205,15 @@ def rent(s, t: dict):
     )
 
 
-def financial_year(month):
-    """The first day of the financial year (April to March) a month falls in."""
-    return (month - months(3)).truncate("Y") + months(3)
-
-
 def months_into_year(as_of, fy_start):
     return (as_of.year() - fy_start.year()) * 12 + as_of.month() - fy_start.month()
+
+
+def _year_to_date(events, name: str, **more):
+    """Per account and financial year, the sums `{name}_{k}` of EVENTS' balance over the year's first k months
+    (and MORE aggregates)."""
+    return events.group_by(["account_ref", "fy"]).aggregate(
+        **{f"{name}_{k}": ibis.ifelse(events.nth < k, events.balance, 0.0).sum() for k in range(1, 13)}, **more)
 
 
 def _carried(years, rows):
@@ -265,18 +263,21 @@ def council_tax(s, t: dict):
     kind, amount = tx.transaction_type, tx.amount.cast("float64")
     since_april = _month_number(tx.posting_date) - 4  # integers: cheaper than date arithmetic per posting
     events = tx.select("account_ref", fy=(since_april // 12).cast("int32"), nth=since_april % 12,  # April 0
-                       kind=kind, balance=amount, billed=ibis.ifelse(kind.isin(CT_BILLING), amount, 0.0))
+                       kind=kind, balance=amount)
     # One row per account and financial year. As-of dates are month starts, so a row's year to date is the
     # year's first k months (k = 1..12; 12 on 1 April, the year just ended): a sum for each k, and the month
     # of the year's first reduction and discount. No running sum over millions of rows: only year totals are
-    # carried forward.
-    years = events.group_by(["account_ref", "fy"]).aggregate(
-        first_reduction=events.nth.min(where=kind == "council_tax_reduction"),
-        first_spd=events.nth.min(where=kind == "single_person_discount"),
-        **{f"{m}_{k}": ibis.ifelse(events.nth < k, events[m], 0.0).sum()
-           for m in ("balance", "billed") for k in range(1, 13)})
+    # carried forward. Bills, discounts and reductions, a sixth of the postings, are summed apart.
+    years = _year_to_date(events, "balance")
+    billing = events.filter(events.kind.isin(CT_BILLING))
+    bills = _year_to_date(billing, "billed",
+                          first_reduction=billing.nth.min(where=billing.kind == "council_tax_reduction"),
+                          first_spd=billing.nth.min(where=billing.kind == "single_person_discount"))
     rows = s.select("row", "account_ref", fy=s.fy_start.year(), k=months_into_year(s.as_of, s.fy_start))
-    y = rows.left_join(years, ["account_ref", "fy"]).join(_carried(years, rows), ["account_ref", "fy"])
+    asked = _carried(years, rows)  # one row per account and year the rows ask about: joined to the rows once
+    for sums in (years, bills):
+        asked = asked.left_join(sums, ["account_ref", "fy"]).drop("account_ref_right", "fy_right")
+    y = rows.join(asked, ["account_ref", "fy"])
 
     def to_date(measure):
         return ibis.cases(*[(y.k == k, y[f"{measure}_{k}"]) for k in range(1, 13)]).fill_null(0)
