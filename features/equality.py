@@ -27,9 +27,10 @@ AGE_BANDS = ((16, "16-24"), (25, "25-34"), (35, "35-49"), (50, "50-64"), (65, "6
 OCCUPANCY_SLACK_DAYS = 92
 SOURCES = ("rent/tenancies", "rent/tenants", "benefits/claims", "benefits/members", "homelessness/cases",
            "fuel_poverty/assessments")
-# The file's types, as ethics has always read them
-SCHEMA = pa.schema([("household_key", pa.large_string()), ("as_of", pa.timestamp("us")),
-                    *[(name, pa.large_string()) for name in ATTRIBUTES[:-1]], ("lone_parent", pa.string())])
+# The file's columns as read back: text, the attributes written as dictionaries (a handful of labels
+# each) but without the Arrow schema that would bring them back as categories
+SCHEMA = pa.schema([("household_key", pa.string()), ("as_of", pa.timestamp("us")),
+                    *[(name, pa.string()) for name in ATTRIBUTES]])
 
 
 def equality_path(matrix: Path) -> Path:
@@ -112,7 +113,7 @@ def _latest_before(people: pd.DataFrame, uprn: np.ndarray, as_of: np.ndarray) ->
 def _labelled(codes: np.ndarray, names: dict) -> pa.Array:
     """Each person's value (CODES, -1 for no person) in its group's name, "Not recorded" otherwise."""
     labels = np.array([*names.values(), NOT_RECORDED], dtype=object)
-    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int8)), pa.array(labels, pa.large_string()))
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int8)), pa.array(labels, pa.string()))
 
 
 def _group(values: pd.Series, names: dict) -> np.ndarray:
@@ -121,7 +122,8 @@ def _group(values: pd.Series, names: dict) -> np.ndarray:
 
 
 def _attributes(rows: pa.Table, people: pd.DataFrame) -> pa.Table:
-    """The attributes of ROWS (household_key, as_of, uprn, occ_start), in their order, as SCHEMA."""
+    """The attributes of ROWS (household_key, as_of, uprn, occ_start), in their order: each a dictionary of
+    its labels, written as such (several times faster than millions of strings) and read back as SCHEMA."""
     as_of = _days(rows["as_of"].to_numpy())
     person = _latest_before(people, rows["uprn"].to_numpy(), as_of)
     known = _days(people["known"])[person]
@@ -141,7 +143,7 @@ def _attributes(rows: pa.Table, people: pd.DataFrame) -> pa.Table:
             codes = _group(people[column], names)[person]
         codes[none] = len(names)
         columns[column] = _labelled(codes, names)
-    return pa.table(columns).cast(SCHEMA)
+    return pa.table(columns)
 
 
 def attributes(rows: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
@@ -149,11 +151,11 @@ def attributes(rows: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
     as-of date and household key order."""
     rows = rows.sort_values(["as_of", "household_key"], kind="stable", ignore_index=True)
     return _attributes(pa.Table.from_pandas(rows, preserve_index=False),
-                       people.assign(listed=np.arange(len(people)))).to_pandas()
+                       people.assign(listed=np.arange(len(people)))).cast(SCHEMA).to_pandas()
 
 
 def write_equality(rows: pa.Table, people: Path, out: Path) -> Path:
     """The attributes of every row of a matrix (ROWS: household_key, as_of, uprn, occ_start, in the matrix's
     order), from the lead PEOPLE staging wrote."""
-    pq.write_table(_attributes(rows, pd.read_parquet(people)), out)
+    pq.write_table(_attributes(rows, pd.read_parquet(people)), out, store_schema=False)
     return out
