@@ -78,11 +78,47 @@ def _is_text(values: pd.Series) -> bool:
     return values.dtype == object or pd.api.types.is_string_dtype(values)
 
 
+WHITESPACE = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())  # what str.strip() strips
+
+
 def _blank(values: pd.Series) -> np.ndarray:
     """Null, or text that is empty once trimmed (only text needs the string work: it is the slow part)."""
     if not _is_text(values):
         return values.isna().to_numpy()
+    if isinstance(values.array, pd.arrays.ArrowStringArray):  # how pandas holds text: read it without a copy
+        return _blank_text(pa.array(values.array))
     return (values.isna() | values.str.strip().eq("").fillna(False)).to_numpy(dtype=bool)
+
+
+def _blank_text(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Per value of Arrow text: null, or empty once trimmed as `str.strip` trims."""
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    return np.concatenate([np.zeros(0, bool)] + [_blank_chunk(c) for c in chunks if len(c)])
+
+
+def _blank_chunk(text: pa.Array) -> np.ndarray:
+    """Trimming every value copies them all; but a value starting with a printable ASCII char (0x21-0x7E) is not
+    blank, and nearly all do. So only the values that are empty or start with another byte, read in place from
+    the offsets and data buffers, are trimmed."""
+    _, offsets, data = text.buffers()
+    width = np.dtype(np.int64 if pa.types.is_large_string(text.type) else np.int32)
+    offsets = np.frombuffer(offsets, width, len(text) + 1, text.offset * width.itemsize)
+    starts, ends = offsets[:-1], offsets[1:]
+    if data is None or data.size == 0:
+        unsure = np.ones(len(text), bool)
+    else:  # clip: an empty value at the end starts past the data; uint8 wraps below 0x21 to above 0x5D
+        first = np.frombuffer(data, np.uint8).take(starts, mode="clip")
+        unsure = (starts == ends) | (first - np.uint8(0x21) > 0x5D)
+    blank = text.is_null().to_numpy(zero_copy_only=False) if text.null_count else np.zeros(len(text), bool)
+    rows = np.flatnonzero(unsure)
+    if len(rows):
+        blank[rows] |= _trimmed_empty(text.take(rows))
+    return blank
+
+
+def _trimmed_empty(text: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """The plain definition, null or nothing left once trimmed, by trimming every value."""
+    return pc.fill_null(pc.equal(pc.utf8_trim(text, WHITESPACE), ""), True).to_numpy(zero_copy_only=False)
 
 
 PLAIN = {"date": r"^\d{4}-\d{2}-\d{2}$", "integer": r"^-?\d+$", "number": r"^-?\d+(\.\d+)?$"}
@@ -247,9 +283,6 @@ def write_quarantine(result: LoadResult, folder: Path) -> Path | None:
     return path
 
 
-WHITESPACE = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())  # what str.strip() strips
-
-
 def _native(col: Column, kind: pa.DataType) -> bool:
     """Whether a Parquet column already has the type COL's contract asks for, so no value needs parsing."""
     if col.kind == "date":
@@ -261,18 +294,26 @@ def _native(col: Column, kind: pa.DataType) -> bool:
 
 def _broken(col: Column, values: pa.ChunkedArray) -> np.ndarray:
     """`_check`'s rules for a column of native type: blank when required, not allowed, out of range."""
-    blank = values.is_null(nan_is_null=True)  # pandas reads NaN as missing
-    if col.kind in ("string", "category"):
-        blank = pc.or_(blank, pc.equal(pc.utf8_trim(values, WHITESPACE), ""))
-    bad = pc.and_(pc.invert(pc.is_in(values, value_set=pa.array(col.allowed))), pc.invert(blank)) if col.allowed \
-        else pa.array(np.zeros(len(values), bool))
-    if col.minimum is not None:
-        bad = pc.or_(bad, pc.fill_null(pc.less(pc.cast(values, pa.float64()), col.minimum), False))
-    if col.maximum is not None:
-        bad = pc.or_(bad, pc.fill_null(pc.greater(pc.cast(values, pa.float64()), col.maximum), False))
+    bad = np.zeros(len(values), bool)
+    if col.kind in ("string", "category") and col.allowed:
+        # a value among the allowed ones that are not blank is neither blank nor bad: only the others are trimmed
+        listed = pc.is_in(values, value_set=pa.array([a for a in col.allowed if a.strip()], pa.string()))
+        others = np.flatnonzero(~listed.to_numpy(zero_copy_only=False))
+        blank = np.zeros(len(values), bool)
+        blank[others] = _blank_text(values.take(others))
+        bad[others] = ~blank[others]
+    elif col.kind in ("string", "category"):
+        blank = _blank_text(values)
+    else:
+        blank = values.is_null(nan_is_null=True).to_numpy(zero_copy_only=False)  # pandas reads NaN as missing
+        if col.allowed:
+            bad = ~pc.is_in(values, value_set=pa.array(col.allowed)).to_numpy(zero_copy_only=False) & ~blank
+    for limit, beyond in ((col.minimum, pc.less), (col.maximum, pc.greater)):
+        if limit is not None:
+            bad |= pc.fill_null(beyond(pc.cast(values, pa.float64()), limit), False).to_numpy(zero_copy_only=False)
     if col.required:
-        bad = pc.or_(bad, blank)
-    return bad.to_numpy(zero_copy_only=False)
+        bad |= blank
+    return bad
 
 
 def _typed(col: Column, values: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -282,8 +323,8 @@ def _typed(col: Column, values: pa.ChunkedArray) -> pa.ChunkedArray:
     if col.kind in ("integer", "number"):
         return values.cast(pa.int64() if col.kind == "integer" else pa.float64())
     if col.kind == "string":  # blank text is missing, as in `_parse`
-        blank = pc.equal(pc.utf8_trim(values, WHITESPACE), "")
-        return pc.if_else(blank, pa.scalar(None, values.type), values)
+        blank = _blank_text(values)
+        return pc.if_else(pa.array(blank), pa.scalar(None, values.type), values) if blank.any() else values
     return values
 
 

@@ -1,12 +1,19 @@
 """Loading never drops data silently: rows in = accepted + quarantined, and broken exports stop loudly."""
 import shutil
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from features.sources import BY_PATH, TABLES, SourceError, accepted_columns, load_table, write_quarantine
+from features.sources import BY_PATH, TABLES, Column, SourceError, accepted_columns, load_table, write_quarantine
+from features.sources._loader import _blank, _broken, _typed
+
+# Text near the edge of blank. \u00a1, \u2010 and \u3001 start with the same byte as \u00a0, \u2028 and \u3000
+# (whitespace), "\x1c" and "\x85" are whitespace to str.strip() though rarely thought of as such
+ODD_TEXT = ["", " ", "\t", "\u00a0", "\u3000", "\x1c", "\x85", " \n\u2029", "\u3000x", " x", "x ", "é", "\u00a1",
+            "\u2010", "\u3001", "\x7f", "~", "a", None]
 
 
 @pytest.fixture
@@ -147,3 +154,68 @@ def test_a_value_written_unusually_does_not_change_how_the_others_are_typed(boro
 
     unusual = load_table(borough_copy, "council_tax/recovery").data
     pd.testing.assert_frame_equal(unusual, plain, check_exact=True)
+
+
+def _python_blank(values) -> list[bool]:
+    return [v is None or v.strip() == "" for v in values]
+
+
+def _arrow_layouts(values, kind):
+    """VALUES as Arrow text: in one array, sliced out of a longer one (offset != 0), in chunks (one empty)."""
+    whole = pa.array(values, kind)
+    return {"whole": pa.chunked_array([whole]), "sliced": pa.chunked_array([pa.array(["pad", *values], kind)[1:]]),
+            "chunks": pa.chunked_array([whole[:5], whole[5:5], whole[5:12], whole[12:]], kind)}
+
+
+@pytest.mark.parametrize("kind", [pa.string(), pa.large_string()], ids=str)
+def test_arrow_checks_call_text_blank_as_str_strip_does(kind):
+    blank = _python_blank(ODD_TEXT)
+    allowed = ("a", "", " ", " x", "é")
+    not_allowed = [not b and v not in allowed for v, b in zip(ODD_TEXT, blank, strict=True)]
+    for layout, values in _arrow_layouts(ODD_TEXT, kind).items():
+        assert _broken(Column("v", "string", "", required=True), values).tolist() == blank, layout
+        assert _broken(Column("v", "category", "", allowed=allowed), values).tolist() == not_allowed, layout
+        assert _broken(Column("v", "category", "", required=True, allowed=allowed), values).tolist() == \
+            [b or n for b, n in zip(blank, not_allowed, strict=True)], layout
+        assert _typed(Column("v", "string", ""), values).to_pylist() == \
+            [None if b else v for v, b in zip(ODD_TEXT, blank, strict=True)], layout
+
+
+@pytest.mark.parametrize("kind", [pa.string(), pa.large_string()], ids=str)
+def test_a_null_is_blank_whatever_text_lies_under_it(kind):
+    text = pa.array(["x", "y"], kind)
+    validity = pa.py_buffer(np.packbits([0, 1], bitorder="little"))
+    hidden = pa.chunked_array([pa.Array.from_buffers(kind, 2, [validity, *text.buffers()[1:]], null_count=1)])
+    assert _broken(Column("v", "string", "", required=True), hidden).tolist() == [True, False]
+    assert _typed(Column("v", "string", ""), hidden).to_pylist() == [None, "y"]
+
+
+@pytest.mark.parametrize("dtype", ["str", "string[pyarrow]", object])
+def test_pandas_check_calls_text_blank_as_str_strip_does(dtype):
+    values = pd.Series(ODD_TEXT, dtype=dtype)
+    blank = _python_blank(ODD_TEXT)
+    assert _blank(values).tolist() == blank
+    assert _blank(pd.concat([values, values], ignore_index=True)).tolist() == blank * 2  # two Arrow chunks
+    assert _blank(values.iloc[3:].reset_index(drop=True)).tolist() == blank[3:]  # an Arrow slice
+
+
+def test_blank_text_is_missing_and_other_text_kept_or_invalid_in_both_loaders(borough_copy):
+    part = sorted((borough_copy / "extracts" / "rent" / "transactions").glob("*.parquet"))[0]
+    before = load_table(borough_copy, "rent/transactions")
+    fine = before.data["transaction_id"].iloc[:2 * len(ODD_TEXT)]
+    frame = pq.read_table(part).to_pandas()
+    rows = frame.index[frame["transaction_id"].isin(fine)][:2 * len(ODD_TEXT)]
+    refs, types = rows[:len(ODD_TEXT)], rows[len(ODD_TEXT):]
+    frame.loc[refs, "tenancy_ref"] = ODD_TEXT
+    frame.loc[types, "transaction_type"] = ODD_TEXT
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), part)
+
+    result = load_table(borough_copy, "rent/transactions")
+    reasons = result.quarantine[result.quarantine["source_file"] == str(part)].set_index("row_number")["reason"]
+    blank = _python_blank(ODD_TEXT)
+    assert [reasons.get(i + 1) for i in refs] == [("missing required tenancy_ref" if b else None) for b in blank]
+    assert [reasons.get(i + 1) for i in types] == [
+        "missing required transaction_type" if b else f"invalid transaction_type: {v!r}"
+        for v, b in zip(ODD_TEXT, blank, strict=True)]
+    fast = accepted_columns(borough_copy, "rent/transactions", ["transaction_id", "tenancy_ref"]).to_pandas()
+    pd.testing.assert_frame_equal(fast, result.data[["transaction_id", "tenancy_ref"]], check_dtype=False)
