@@ -173,7 +173,9 @@ def _write_streaming(expr, out: Path, fingerprint: str) -> Path:
                 # SQL sums come back as decimal128, which readers turn into Python objects: store them as doubles
                 schema = pa.schema([pa.field(f.name, pa.float64()) if pa.types.is_decimal(f.type) else f
                                     for f in table.schema], metadata={FINGERPRINT_KEY: fingerprint})
-                writer = pq.ParquetWriter(out, schema, compression="zstd")
+                # Snappy, not zstd: on the default borough 130 MB, not 92, but a little faster written (2.5 s, not
+                # 2.6) and read in 2.3-3.7 CPU seconds, not 3.9-5.3
+                writer = pq.ParquetWriter(out, schema, compression="snappy")
             if written is not None:
                 written.result()  # batches reach the file in order, one at a time
             written = encoder.submit(writer.write_table, table.cast(writer.schema))
