@@ -1,8 +1,10 @@
 """Placing the parts by row number gives what joining them gives, whatever a part holds."""
 import ibis
 import pandas as pd
+import pyarrow as pa
+import pytest
 
-from features.build import SPINE_COLUMNS, _joined, _placed
+from features.build import MATRIX_COLUMNS, SPINE_COLUMNS, _completed, _joined, _placed
 
 
 def test_parts_placed_by_row_number_equal_the_joined_parts_also_when_a_part_has_no_rows():
@@ -20,3 +22,14 @@ def test_parts_placed_by_row_number_equal_the_joined_parts_also_when_a_part_has_
     assert placed["household_key"].tolist() == ["a", "c", "d", "b"]  # in row order
     assert placed["duty"].isna().all() and placed["balance"].isna().sum() == 3
     pd.testing.assert_frame_equal(placed, joined, check_dtype=False)
+
+
+def test_derived_columns_returned_in_another_order_stop_the_build():
+    """The derived columns are put beside the placed ones by position: rows in another order must not pass."""
+    placed = pa.table({**{c: [0, 0, 0] for c in MATRIX_COLUMNS}, "household_key": list("abc"), "uprn": [3, 1, 2]})
+    m = ibis.duckdb.connect().create_table("placed", placed)
+    [table] = _completed(placed, m.select("uprn", label_homelessness=m.uprn * 10))
+    assert table.column_names == MATRIX_COLUMNS
+    assert table["household_key"].to_pylist() == list("abc") and table["label_homelessness"].to_pylist() == [30, 10, 20]
+    with pytest.raises(RuntimeError, match="out of order"):
+        list(_completed(placed, m.order_by("uprn").select("uprn", label_homelessness=m.uprn * 10)))
