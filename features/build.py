@@ -88,21 +88,36 @@ def _joined(s, parts: list):
     return m.order_by("row")
 
 
-def _scattered(column: pa.Array, at: np.ndarray, length: int, count: pa.DataType | None = None) -> pa.Array:
-    """COLUMN's values moved to positions AT of an array of LENGTH, null elsewhere, or, for a COUNT, 0 elsewhere
-    and of that type (as `_counts_filled` fills them). Numbers and flags are scattered with numpy, several times
-    faster than Arrow's take with a masked index; text is taken."""
-    if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type) or pa.types.is_boolean(column.type)):
-        source = np.full(length, -1)
-        source[at] = np.arange(len(at))
-        return column.take(pa.array(source, mask=source < 0))
-    values = np.zeros(length, dtype=column.type.to_pandas_dtype())
-    values[at] = column.fill_null(False if pa.types.is_boolean(column.type) else 0).to_numpy(zero_copy_only=False)
-    if count is not None:
-        return pa.array(values).cast(count)
-    valid = np.zeros(length, dtype=bool)
-    valid[at] = column.is_valid().to_numpy(zero_copy_only=False)
-    return pa.array(values, mask=~valid, type=column.type)
+def _moved(part: pa.Table, at: np.ndarray, length: int) -> dict:
+    """PART's columns (but its row numbers) moved to positions AT of arrays of LENGTH: null elsewhere, or, for a
+    count, 0 (as `_counts_filled` fills them). Numbers are scattered with numpy into arrays Arrow takes as they
+    are, with one validity bitmap for every column the part has a value for in each of its rows: several times
+    faster than Arrow's take with a masked index, which text still uses."""
+    present = np.zeros(length, dtype=bool)
+    present[at] = True
+    in_part = pa.array(present).buffers()[1]
+    moved = {}
+    for name in [name for name in part.column_names if name != "row"]:
+        column, count = part[name].combine_chunks(), COUNT_TYPES.get(name)  # (a part without rows has no chunk)
+        if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
+                or (pa.types.is_boolean(column.type) and count)):
+            source = np.full(length, -1)
+            source[at] = np.arange(len(at))
+            moved[name] = column.take(pa.array(source, mask=source < 0))
+            continue
+        values = np.zeros(length, dtype=(count or column.type).to_pandas_dtype())
+        given = column.fill_null(False if pa.types.is_boolean(column.type) else 0) if column.null_count else column
+        values[at] = given.to_numpy(zero_copy_only=False)
+        if count:
+            valid, nulls = None, 0
+        elif column.null_count == 0:
+            valid, nulls = in_part, length - len(at)
+        else:
+            each = np.zeros(length, dtype=bool)
+            each[at] = column.is_valid().to_numpy(zero_copy_only=False)
+            valid, nulls = pa.array(each).buffers()[1], length - int(each.sum())
+        moved[name] = pa.Array.from_buffers(count or column.type, length, [valid, pa.py_buffer(values)], nulls)
+    return moved
 
 
 def _placed(s, parts: list):
@@ -120,10 +135,8 @@ def _placed(s, parts: list):
     columns = dict(zip([*SPINE_COLUMNS, "uprn"], spine.drop_columns("row").take(order).columns, strict=True))
     del spine
 
-    def moved(table: pa.Table) -> dict:
-        at = position[table["row"].to_numpy()]
-        return {name: _scattered(table[name].combine_chunks(), at, len(rows), COUNT_TYPES.get(name))  # a part may
-                for name in table.column_names if name != "row"}  # have no rows, so no chunk
+    def moved(part: pa.Table) -> dict:
+        return _moved(part, position[part["row"].to_numpy()], len(rows))
 
     # Each part is moved into place in a second thread while DuckDB computes the next
     with ThreadPoolExecutor(max_workers=1) as mover:
@@ -322,3 +335,4 @@ def cached_matrix(data_dir: Path, secret: bytes, cache: Path, progress=lambda _:
     equality_path(partial).replace(equality_path(out))
     partial.replace(out)  # atomic: a crash never leaves a half-written matrix under the final name
     return out
+
