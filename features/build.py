@@ -92,7 +92,7 @@ def _moved(part: pa.Table, at: np.ndarray, length: int) -> dict:
     """PART's columns (but its row numbers) moved to positions AT of arrays of LENGTH: null elsewhere, or, for a
     count, 0 (as `_counts_filled` fills them). Numbers are scattered with numpy into arrays Arrow takes as they
     are, with one validity bitmap for every column the part has a value for in each of its rows: several times
-    faster than Arrow's take with a masked index, which text still uses."""
+    faster than Arrow's take with a masked index, which text and flags not counted still use."""
     present = np.zeros(length, dtype=bool)
     present[at] = True
     in_part = pa.array(present).buffers()[1]
