@@ -97,7 +97,7 @@ def _moved(part: pa.Table, at: np.ndarray, length: int) -> dict:
     present[at] = True
     in_part = pa.array(present).buffers()[1]
     moved = {}
-    for name in [name for name in part.column_names if name != "row"]:
+    for name in (name for name in part.column_names if name != "row"):
         column, count = part[name].combine_chunks(), COUNT_TYPES.get(name)  # (a part without rows has no chunk)
         if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
                 or (pa.types.is_boolean(column.type) and count)):
@@ -335,4 +335,3 @@ def cached_matrix(data_dir: Path, secret: bytes, cache: Path, progress=lambda _:
     equality_path(partial).replace(equality_path(out))
     partial.replace(out)  # atomic: a crash never leaves a half-written matrix under the final name
     return out
-
