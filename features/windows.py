@@ -13,7 +13,6 @@ from ibis import _
 from features.dictionary import LABEL_WINDOW_MONTHS
 
 TENANT_PAYMENTS = ["direct_debit", "card", "bank_transfer", "cash"]
-CT_PAYMENTS = ["payment", "direct_debit"]
 CT_BILLING = ["annual_bill", "single_person_discount", "council_tax_reduction"]  # the year's net charge
 CT_INSTALMENTS = 10  # April to January
 DAYS_PER_MONTH = 30.44
