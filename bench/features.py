@@ -66,7 +66,8 @@ def main():
         _, staging, staging_cpu = best(lambda: stage(args.data, links, work / "staged-only", b"bench"), args.runs)
         report("  staging (contracts, linking, pseudonyms)", staging, staging_cpu)
         with PeakMemory() as memory:
-            path, total, total_cpu = best(lambda: build_matrix(args.data, links, work / "m.parquet", b"bench"), args.runs)
+            path, total, total_cpu = best(lambda: build_matrix(args.data, links, work / "m.parquet", b"bench"),
+                                          args.runs)
         report("  windows, writing, key map, equality (DuckDB)", total - staging, total_cpu - staging_cpu)
         report("feature build, total", total, total_cpu)
         meta = pq.read_metadata(path)
