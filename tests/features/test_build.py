@@ -4,7 +4,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from features.build import MATRIX_COLUMNS, SPINE_COLUMNS, _completed, _joined, _placed
+from features.build import COUNT_TYPES, MATRIX_COLUMNS, SPINE_COLUMNS, _completed, _joined, _placed
 
 
 def test_parts_placed_by_row_number_equal_the_joined_parts_also_when_a_part_has_no_rows():
@@ -33,3 +33,26 @@ def test_derived_columns_returned_in_another_order_stop_the_build():
     assert table["household_key"].to_pylist() == list("abc") and table["label_homelessness"].to_pylist() == [30, 10, 20]
     with pytest.raises(RuntimeError, match="out of order"):
         list(_completed(placed, m.order_by("uprn").select("uprn", label_homelessness=m.uprn * 10)))
+
+
+def test_counts_are_held_narrow_when_placed_and_written_with_their_types():
+    """Counts fill with 0 where a part has no row, whatever integer holds them while placed, and leave
+    `_completed` as the matrix stores them: int64, or double for the counts always stored so."""
+    con = ibis.duckdb.connect()
+    spine = pd.DataFrame({"row": [0, 1, 2], "uprn": [10, 11, 12], "household_key": list("abc"),
+                          **{c: [1, 2, 3] for c in SPINE_COLUMNS if c != "household_key"}})
+    counts = pd.DataFrame({"row": [0, 2], "rent_payments_13w": [300, 2], "ct_reminders_6m": [1.0, 2.0],
+                           "hb_active": [True, None]})
+    s = con.create_table("spine", spine)
+    placed = _placed(s, [con.create_table("counts", counts)])
+    assert placed["rent_payments_13w"].type == pa.int16() and placed["ct_reminders_6m"].type == pa.int8()
+    for c in MATRIX_COLUMNS:
+        if c not in placed.column_names:
+            placed = placed.append_column(c, pa.array([0, 0, 0]))
+    m = ibis.duckdb.connect().create_table("placed", placed)
+    [table] = _completed(placed, m.select("uprn", "label_homelessness"))
+    assert table["rent_payments_13w"].type == COUNT_TYPES["rent_payments_13w"] == pa.int64()
+    assert table["ct_reminders_6m"].type == COUNT_TYPES["ct_reminders_6m"] == pa.float64()
+    assert table["rent_payments_13w"].to_pylist() == [300, 0, 2]
+    assert table["ct_reminders_6m"].to_pylist() == [1.0, 0.0, 2.0]
+    assert table["hb_active"].to_pylist() == [1, 0, 0]
