@@ -2,9 +2,10 @@
 import ibis
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from features.build import COUNT_TYPES, MATRIX_COLUMNS, SPINE_COLUMNS, _completed, _joined, _placed
+from features.build import COUNT_TYPES, MATRIX_COLUMNS, SPINE_COLUMNS, _completed, _joined, _placed, _write_streaming
 
 
 def test_parts_placed_by_row_number_equal_the_joined_parts_also_when_a_part_has_no_rows():
@@ -56,3 +57,18 @@ def test_counts_are_held_narrow_when_placed_and_written_with_their_types():
     assert table["rent_payments_13w"].to_pylist() == [300, 0, 2]
     assert table["ct_reminders_6m"].to_pylist() == [1.0, 0.0, 2.0]
     assert table["hb_active"].to_pylist() == [1, 0, 0]
+
+
+def test_the_matrix_file_tells_readers_which_row_groups_hold_an_as_of_date(tmp_path):
+    """Readers of one as-of date (the dashboard, scoring) skip the row groups of others by their statistics,
+    which the writer keeps for the keys (and, to save encoding time, for no feature)."""
+    batches = [pa.table({"household_key": ["a", "b"], "as_of": pd.to_datetime([month] * 2), "rent_balance": [1.5, 2.5]})
+               for month in ("2025-01-01", "2025-02-01")]
+    meta = pq.read_metadata(_write_streaming(batches, tmp_path / "m.parquet", "fingerprint"))
+    assert meta.num_row_groups == 2
+    for i, month in enumerate(("2025-01-01", "2025-02-01")):
+        group = meta.row_group(i)
+        as_of = group.column(1).statistics
+        assert pd.Timestamp(as_of.min) == pd.Timestamp(as_of.max) == pd.Timestamp(month)
+        assert (group.column(0).statistics.min, group.column(0).statistics.max) == ("a", "b")
+        assert group.column(2).statistics is None
