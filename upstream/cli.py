@@ -28,7 +28,11 @@ def friendly_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (UserError, SourceError, ValueError, FileNotFoundError) as exc:
+        except Exception as exc:
+            from serving.database import DatabaseUnavailable  # here: SQLAlchemy would slow every command's start
+
+            if not isinstance(exc, (UserError, SourceError, ValueError, FileNotFoundError, DatabaseUnavailable)):
+                raise
             console.print(f"[bold red]Error:[/] {exc}")
             raise typer.Exit(1) from None
     return wrapper
@@ -654,6 +658,43 @@ def users_add(
         raise UserError(str(exc)) from None
     wards = f" in {', '.join(user.wards)}" if user.wards else ""
     console.print(f"Added {user.name}, {user.role}{wards}.")
+
+
+def _account(name: str) -> dict:
+    from serving.dashboard import accounts
+
+    found = next((u for u in accounts.everyone() if u["name"] == name.strip()), None)
+    if found is None:
+        raise UserError(f"no dashboard account is called {name!r} (the dashboard's Users page lists them)")
+    return found
+
+
+@users_app.command("disable")
+@friendly_errors
+def users_disable(name: str = typer.Argument(..., help="The user name of someone who has left.")):
+    """Disable an account: signed out at once, no more sign-ins; the record stays for the audit log."""
+    from serving.dashboard import accounts, audit
+
+    accounts.disable(_account(name)["id"])
+    audit.record("upstream users", "admin", "disabled user", detail=name.strip())
+    console.print(f"Disabled {name.strip()}: signed out, and no sign-in until a new password is set.")
+
+
+@users_app.command("set-password")
+@friendly_errors
+def users_set_password(
+    name: str = typer.Argument(..., help="The user name."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
+):
+    """Set a new password (the account is unlocked, and enabled again if it was disabled)."""
+    from serving.dashboard import accounts, audit
+
+    if not password_stdin:
+        raise UserError("pass --password-stdin and send the password on standard input (a command line is "
+                        "visible to other users and kept in shell history)")
+    accounts.set_password(_account(name)["id"], sys.stdin.readline().rstrip("\r\n"))
+    audit.record("upstream users", "admin", "set user password", detail=name.strip())
+    console.print(f"Set a new password for {name.strip()}; they are signed out everywhere.")
 
 
 @app.command()

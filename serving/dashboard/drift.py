@@ -3,6 +3,8 @@ quantiles, and the population stability index (PSI) against the first month each
 PSI under 0.1 is usually read as stable, 0.1 to 0.25 as a shift worth a look, above 0.25 as a real shift."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
@@ -22,11 +24,23 @@ def psi(reference: np.ndarray, current: np.ndarray) -> float:
 
 
 def score_drift(target: str) -> list[dict]:
-    """One row per (model version, month) of TARGET's stored lists, oldest month first."""
+    """One row per (model version, month) of TARGET's stored lists, oldest month first. Computed again only
+    when a list is written: reading every stored score (a borough's households times the months scored)
+    took seconds on each visit to the page."""
     c = risk_lists.risk_lists.c
     with available(), engine().connect() as db:
-        frame = pd.DataFrame(db.execute(sa.select(c.as_of, c.model_version, c.score).where(c.target == target))
-                             .mappings().all(), columns=["as_of", "model_version", "score"])
+        written = tuple(db.execute(sa.select(c.as_of, c.model_version, sa.func.max(c.written_at))
+                                   .where(c.target == target).group_by(c.as_of, c.model_version)
+                                   .order_by(c.as_of, c.model_version)).all())
+    return _drift(target, written)
+
+
+@functools.lru_cache(maxsize=8)
+def _drift(target: str, written: tuple) -> list[dict]:
+    c = risk_lists.risk_lists.c
+    with available(), engine().connect() as db:
+        frame = pd.DataFrame(db.execute(sa.select(c.as_of, c.model_version, c.score).where(c.target == target)).all(),
+                             columns=["as_of", "model_version", "score"])
     rows = []
     for version, months in frame.groupby("model_version", sort=True):
         reference = None

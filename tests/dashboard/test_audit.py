@@ -127,3 +127,14 @@ def test_admins_filter_the_audit_log_and_export_it(as_role, in_world):
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert rows and {r["what"] for r in rows} == {"viewed household"}
     assert audit.search(what="exported audit log", who="admin-one")
+
+
+def test_a_date_that_is_not_one_is_said_so_not_silently_dropped(as_role, in_world):
+    admin = as_role("admin")
+    page = admin.get("/admin/audit?since=2026-13-45&until=yesterday")
+    assert page.status_code == 400
+    assert "From must be a date like 2026-03-31" in page.text and "To must be a date like" in page.text
+    assert 'value="2026-13-45"' in page.text  # what was typed stays, to be corrected
+    backwards = admin.get("/admin/audit?since=2026-03-02&until=2026-03-01")
+    assert backwards.status_code == 400 and "To must be the same as or after From" in backwards.text
+    assert admin.get("/admin/audit.csv?since=yesterday").status_code == 400

@@ -142,9 +142,15 @@ def test_a_caseworker_filters_the_list_opens_a_household_and_records_an_action(p
     assert "band=very_high" in page.url
     bands = page.locator("table tbody tr td:nth-child(4)").all_inner_texts()
     assert bands and set(bands) == {"Very high"}
-    page.click("th button:has-text('Rank')")  # MOJ sortable table: headers become buttons once its script runs
-    assert page.get_attribute("th:has-text('Rank')", "aria-sort") in ("ascending", "descending")
+    page.click("th a:has-text('Ward')")  # sorts the whole list on the server, not the page in view
+    assert "sort=ward" in page.url and "band=very_high" in page.url
+    assert page.get_attribute("th:has-text('Ward')", "aria-sort") == "ascending"
+    wards = page.locator("table tbody tr td:nth-child(3)").all_inner_texts()
+    bands = page.locator("table tbody tr td:nth-child(4)").all_inner_texts()
+    assert wards == sorted(wards) and set(bands) == {"Very high"}
     caseworker.check("04-priority-list-filtered")
+    page.click("th a:has-text('Rank')")
+    assert "sort=" not in page.url and page.get_attribute("th:has-text('Rank')", "aria-sort") == "ascending"
 
     page.click(f"a[href*='/households/{in_world.own}']")
     assert page.inner_text("h1").lower() == address_of(in_world, in_world.own_uprn).lower()  # from the gazetteer

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from serving import tokens
-from serving.dashboard import accounts, audit
+from serving.dashboard import accounts, audit, households, lists
 from serving.dashboard.access import ROLES
 from serving.dashboard.security import allowed, checked_form
 from serving.dashboard.store import available, engine
@@ -22,6 +22,17 @@ def _users_page(request: Request, errors=None, form=None, status_code=200):
                   errors=errors or {}, form=form or {}, added=request.query_params.get("added"))
 
 
+def _sentence(text) -> str:
+    text = str(text)
+    return text[:1].upper() + text[1:]
+
+
+def _known_wards() -> set[str]:
+    """The borough's wards, from the households of the latest list (none written yet: not checked)."""
+    month = lists.latest("homelessness") or lists.latest("fuel_poverty")
+    return set(households.wards(month.as_of)) if month else set()
+
+
 @router.get("/admin/users")
 def users_page(request: Request, user=Depends(allowed("admin"))):
     return _users_page(request)
@@ -32,21 +43,64 @@ async def add_user(request: Request, user=Depends(allowed("admin"))):
     form = await checked_form(request)
     fields = {k: str(form.get(k, "")) for k in ("name", "role", "wards", "password")}
     try:
-        added = accounts.add(fields["name"], fields["role"], fields["password"],
-                             [w for w in fields["wards"].split(",")])
-    except ValueError as exc:
+        added = accounts.add(fields["name"], fields["role"], fields["password"], fields["wards"].split(","),
+                             _known_wards())
+    except accounts.Invalid as exc:
         fields.pop("password")
-        return _users_page(request, {"name": str(exc)[0].upper() + str(exc)[1:]}, fields, 400)
+        return _users_page(request, {exc.field: _sentence(exc)}, fields, 400)
     audit.record(user.name, user.role, "added user", detail=f"{added.name} ({added.role})")
     return RedirectResponse(f"{root(request)}/admin/users?added={added.name}", status_code=303)
 
 
-@router.post("/admin/users/{user_id}/unlock")
-async def unlock(user_id: int, request: Request, user=Depends(allowed("admin"))):
-    await checked_form(request)
-    accounts.unlock(user_id)
-    audit.record(user.name, user.role, "unlocked user", detail=f"user id {user_id}")
-    return RedirectResponse(f"{root(request)}/admin/users", status_code=303)
+def _user_page(request: Request, user, found: dict, errors=None, form=None, status_code=200):
+    return render(request, "admin_user.html", status_code, person=found, ROLES=ROLES, errors=errors or {},
+                  form=form or {"role": found["role"], "wards": ", ".join(found["wards"] or [])},
+                  done=CHANGES.get(request.query_params.get("done"), (None, None))[1], is_self=found["id"] == user.id)
+
+
+def _not_found(request: Request):
+    return render(request, "message.html", 404, heading="User not found", paragraphs=["No account has that id."])
+
+
+@router.get("/admin/users/{user_id}")
+def user_page(user_id: int, request: Request, user=Depends(allowed("admin"))):
+    found = accounts.one(user_id)
+    return _user_page(request, user, found) if found else _not_found(request)
+
+
+# What each change to an account is called on the page, in the audit log, and what it does
+CHANGES = {"access": ("changed user access", "Role and wards changed"),
+           "password": ("set user password", "New password set"),
+           "disable": ("disabled user", "Account disabled")}
+
+
+@router.post("/admin/users/{user_id}/{change}")
+async def change_user(user_id: int, change: str, request: Request, user=Depends(allowed("admin"))):
+    form = await checked_form(request)
+    found = accounts.one(user_id)
+    if found is None or change not in CHANGES | {"unlock": None}:
+        return _not_found(request)
+    fields = {k: str(form.get(k, "")) for k in ("role", "wards")}
+    try:
+        if change == "unlock":
+            accounts.unlock(user_id)
+            audit.record(user.name, user.role, "unlocked user", detail=found["name"])
+            return RedirectResponse(f"{root(request)}/admin/users", status_code=303)
+        if change == "access":
+            accounts.change_access(user_id, fields["role"], fields["wards"].split(","), _known_wards())
+        elif change == "password":
+            accounts.set_password(user_id, str(form.get("password", "")))
+        elif user_id == user.id:
+            raise accounts.Invalid("disable", "you cannot disable your own account: ask another admin")
+        else:
+            accounts.disable(user_id)
+    except accounts.Invalid as exc:
+        return _user_page(request, user, found, {exc.field: _sentence(exc)}, fields if change == "access" else None,
+                          400)
+    what = CHANGES[change][0]
+    detail = f"{found['name']}" + (f": {fields['role']}; wards {fields['wards']}" if change == "access" else "")
+    audit.record(user.name, user.role, what, detail=detail)
+    return RedirectResponse(f"{root(request)}/admin/users/{user_id}?done={change}", status_code=303)
 
 
 def _tokens_page(request: Request, created=None, errors=None, status_code=200):
@@ -75,29 +129,34 @@ async def create_token(request: Request, user=Depends(allowed("admin"))):
     return response
 
 
-def _audit_filters(request: Request) -> dict:
+def _audit_filters(request: Request) -> tuple[dict, dict, dict]:
+    """(filters, what was typed, errors): a date that is not one is said so, not silently dropped."""
     q = request.query_params
-
-    def day(text: str):
+    typed = {k: q.get(k, "").strip() for k in ("who", "what", "household", "since", "until")}
+    filters, errors = dict(typed), {}
+    for key, label in (("since", "From"), ("until", "To")):
         try:
-            return dt.date.fromisoformat(text) if text else None
+            filters[key] = dt.date.fromisoformat(typed[key]) if typed[key] else None
         except ValueError:
-            return None
-    return {"who": q.get("who", "").strip(), "what": q.get("what", "").strip(),
-            "household": q.get("household", "").strip(), "since": day(q.get("since", "")),
-            "until": day(q.get("until", ""))}
+            filters[key] = None
+            errors[key] = f"{label} must be a date like 2026-03-31"
+    if filters["since"] and filters["until"] and filters["since"] > filters["until"]:
+        errors["until"] = "To must be the same as or after From"
+    return filters, typed, errors
 
 
 @router.get("/admin/audit")
 def audit_page(request: Request, user=Depends(allowed("admin"))):
-    filters = _audit_filters(request)
-    return render(request, "admin_audit.html", rows=audit.search(**filters), filters=filters, kinds=audit.kinds(),
-                  query=request.url.query)
+    filters, typed, errors = _audit_filters(request)
+    return render(request, "admin_audit.html", 400 if errors else 200, rows=[] if errors else audit.search(**filters),
+                  filters=typed, errors=errors, kinds=audit.kinds(), query=request.url.query)
 
 
 @router.get("/admin/audit.csv")
 def audit_csv(request: Request, user=Depends(allowed("admin"))):
-    filters = _audit_filters(request)
+    filters, _, errors = _audit_filters(request)
+    if errors:
+        return Response("; ".join(errors.values()), status_code=400, media_type="text/plain")
     rows = audit.search(**filters, limit=None)
     audit.record(user.name, user.role, "exported audit log", purpose="Audit",
                  detail="; ".join(f"{k}={v}" for k, v in filters.items() if v) + f"; {len(rows)} rows")

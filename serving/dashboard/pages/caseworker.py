@@ -26,7 +26,6 @@ MEANING = {"homelessness": "about {n} in 100 households with records like these 
                            "or relief duty within six months.",
            "fuel_poverty": "about {n} in 100 households with records like these are found fuel poor at an assessment "
                            "within three months."}
-BAND_ORDER = {b: i for i, b in enumerate(lists.BANDS)}
 # Each but "contacted" reveals the question it needs (household.html); the server checks it whatever the browser did
 ACTION_CHOICES = {"contacted": "Contacted the household", "referred": "Referred them", "no_action": "No action",
                   "outcome": "Recording an outcome"}
@@ -37,18 +36,21 @@ def _filters(q, user) -> dict:
     target = q.get("target") if q.get("target") in lists.TARGETS else "homelessness"
     return {"target": target, "ward": q.get("ward") if q.get("ward") in user.wards else "",
             "band": q.get("band") if q.get("band") in lists.BANDS else "",
-            "status": q.get("status") if q.get("status") in actions.STATUSES else ""}
+            "status": q.get("status") if q.get("status") in actions.STATUSES else "",
+            "sort": q.get("sort") if q.get("sort") in lists.SORTS else ""}
 
 
 def _list_page(request: Request, user, filters: dict, errors: dict | None = None, status_code: int = 200):
     month = lists.latest(filters["target"])
     context = {"target": filters["target"], "month": month, "filters": filters, "errors": errors or {},
-               "STATUSES": actions.STATUSES, "STATUS_COLOURS": actions.STATUS_COLOURS, "BAND_ORDER": BAND_ORDER,
-               "EXPORT_PURPOSES": EXPORT_PURPOSES, **{k: filters[k] for k in ("ward", "band", "status")}}
+               "STATUSES": actions.STATUSES, "STATUS_COLOURS": actions.STATUS_COLOURS,
+               "EXPORT_PURPOSES": EXPORT_PURPOSES, "withdrawn": lists.withdrawn(filters["target"]),
+               **{k: filters[k] for k in ("ward", "band", "status")}}
     if month is not None:
-        rows = lists.filtered(month, user.wards, filters["ward"], filters["band"], filters["status"])
+        rows = lists.filtered(month, user.wards, filters["ward"], filters["band"], filters["status"], filters["sort"])
         asked_page = request.query_params.get("page", "1")
-        page = max(1, int(asked_page) if asked_page.isdigit() else 1)
+        last_page = max(1, -(-len(rows) // lists.PAGE))
+        page = min(max(1, int(asked_page) if asked_page.isdigit() else 1), last_page)  # a stale link: the last page
         start = (page - 1) * lists.PAGE
         query = {k: v for k, v in filters.items() if v}
         context |= {
@@ -56,6 +58,8 @@ def _list_page(request: Request, user, filters: dict, errors: dict | None = None
             "in_wards_capacity": int((month.rows["ward"].isin(user.wards) & (month.rows["band"] == "very_high")).sum()),
             "previous_page": urllib.parse.urlencode(query | {"page": page - 1}) if page > 1 else None,
             "next_page": urllib.parse.urlencode(query | {"page": page + 1}) if start + lists.PAGE < len(rows) else None,
+            "sort_links": {key: urllib.parse.urlencode({k: v for k, v in query.items() if k != "sort"}
+                                                       | ({"sort": key} if key else {})) for key in ("", *lists.SORTS)},
             "chosen": [label for label in (lists.BANDS.get(filters["band"]), actions.STATUSES.get(filters["status"]),
                                            filters["ward"]) if label]}
     return render(request, "list.html", status_code, **context)
@@ -74,7 +78,8 @@ async def export_list(request: Request, user=Depends(allowed("priority list"))):
     if purpose not in EXPORT_PURPOSES:
         return _list_page(request, user, filters, {"purpose": "Choose why you need a copy of the list"}, 400)
     month = lists.latest(filters["target"])
-    rows = lists.filtered(month, user.wards, filters["ward"], filters["band"], filters["status"]) if month else []
+    rows = (lists.filtered(month, user.wards, filters["ward"], filters["band"], filters["status"], filters["sort"])
+            if month else [])
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["rank", "uprn", "ward", "target", "score", "band", "status", "reasons", "model_version", "as_of"])
@@ -103,8 +108,10 @@ def _household(request: Request, user, household: str):
     return uprn, row
 
 
-def _household_page(request: Request, user, household: str, uprn: int, row, errors: dict | None = None,
-                    form: dict | None = None, status_code: int = 200):
+def _household_page(request: Request, user, household: str, uprn: int, row, purpose: str,
+                    errors: dict | None = None, form: dict | None = None, status_code: int = 200):
+    """The household's page, opened for PURPOSE (a key of PURPOSES): its forms carry it, so what is done
+    there is audited under the purpose the caseworker gave."""
     scores, trend = {}, {}
     for target in lists.TARGETS:
         month = lists.latest(target)
@@ -129,7 +136,8 @@ def _household_page(request: Request, user, household: str, uprn: int, row, erro
                   trend_svg=trend_svg(trend, lists.TARGETS) if months else None, facts=facts, quiet_facts=quiet,
                   timeline=history, allocated_to=allocated, can_allocate=bool(team), team=team,
                   KINDS=actions.KINDS, REFERRED_TO=actions.REFERRED_TO, ACTION_CHOICES=ACTION_CHOICES,
-                  errors=errors or {}, form=form or {},
+                  errors=errors or {}, form=form or {}, purpose=purpose,
+                  withdrawn={target: lists.withdrawn(target) for target in lists.TARGETS},
                   recorded=request.query_params.get("recorded") == "1")
 
 
@@ -146,7 +154,7 @@ def household_page(household: str, request: Request, user=Depends(allowed("house
         return render(request, "purpose.html", 400 if errors else 200, household=household, PURPOSES=PURPOSES,
                       errors=errors)
     audit.record(user.name, user.role, "viewed household", household=household, purpose=PURPOSES[purpose])
-    return _household_page(request, user, household, *found)
+    return _household_page(request, user, household, *found, purpose)
 
 
 def _action_errors(form) -> dict:
@@ -176,9 +184,10 @@ async def record_action(household: str, request: Request, user=Depends(allowed("
     if found is None:
         return render(request, "message.html", 404, heading="Household not found", paragraphs=[])
     fields = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+    purpose = fields.get("purpose") if fields.get("purpose") in PURPOSES else "follow-up"
     errors = _action_errors(fields)
     if errors:
-        return _household_page(request, user, household, *found, errors=errors, form=fields, status_code=400)
+        return _household_page(request, user, household, *found, purpose, errors=errors, form=fields, status_code=400)
     kind, target = fields["kind"], fields["target"]
     detail = {"referred": actions.REFERRED_TO.get(fields.get("referred_to", ""), ""),
               "no_action": fields.get("reason", ""), "outcome": fields.get("outcome", "")}.get(kind, "")
@@ -186,11 +195,10 @@ async def record_action(household: str, request: Request, user=Depends(allowed("
     actions.record(household, user.name, kind, detail, fields.get("note", ""), target,
                    month.model_version if month else None, fields["agrees"] == "no",
                    fields.get("disagreement", "") if fields["agrees"] == "no" else "")
-    audit.record(user.name, user.role, "recorded action", household=household, purpose=PURPOSES["follow-up"]
-                 if kind == "outcome" else PURPOSES["priority-list"],
+    audit.record(user.name, user.role, "recorded action", household=household, purpose=PURPOSES[purpose],
                  detail=f"{actions.KINDS[kind]} ({target})"
                  + ("; disagrees with the score" if fields["agrees"] == "no" else ""))
-    return RedirectResponse(f"{root(request)}/households/{household}?purpose=follow-up&recorded=1", status_code=303)
+    return RedirectResponse(f"{root(request)}/households/{household}?purpose={purpose}&recorded=1", status_code=303)
 
 
 @router.post("/households/{household}/allocate")

@@ -26,6 +26,7 @@ def versions(request: Request, user=Depends(allowed("model versions"))):
 def _version_page(request: Request, user, v, errors=None, note="", status_code=200):
     return render(request, "model_version.html", status_code, v=v, report=model_versions.report_files(v),
                   may_decide=may(user.role, "decide"), errors=errors or {}, note=note,
+                  on_lists=lists.listed(v.target, v.version),
                   decided=request.query_params.get("decided") == "1")
 
 
@@ -70,7 +71,8 @@ async def decide(name: str, version: str, request: Request, user=Depends(allowed
             errors["decision"] = f"The decision cannot be recorded: {exc}"
     if errors:
         return _version_page(request, user, v, errors, note, 400)
-    audit.record(user.name, user.role, f"{decision}d model", purpose="Ethics board decision",
+    audit.record(user.name, user.role, {"approve": "approved model", "reject": "rejected model"}[decision],
+                 purpose="Ethics board decision",
                  detail=f"{name} version {version}")
     return RedirectResponse(f"{root(request)}/models/{name}/{version}?decided=1", status_code=303)
 

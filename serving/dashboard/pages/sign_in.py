@@ -133,6 +133,10 @@ async def sso_callback(request: Request):
         audit.record(str(claims.get(sso.settings.name_claim) or claims["sub"]), "-", "refused sign-in",
                      detail=f"single sign-on: {why}")
         return _sso_refused(request, str(why))
+    except accounts.Disabled as why:
+        audit.record(person.name, "-", "refused sign-in", detail=f"single sign-on: {why}")
+        return _sso_refused(request, "Your Upstream account has been disabled, so you have not been signed in. "
+                                     "Ask your administrator if you still need it.")
     except ValueError as why:  # the name belongs to another account
         audit.record(person.name, "-", "refused sign-in", detail=f"single sign-on: {why}")
         return _sso_refused(request, f"Your council account's user name ({person.name}) is already used by another "
