@@ -60,8 +60,18 @@ def _png(fig) -> bytes:
 
 
 def plots(model, shap_values: shap.Explanation, table: pd.DataFrame) -> dict[str, bytes]:
-    """PNG bytes by file name: importance bar, beeswarm and one dependence plot per top feature."""
-    out = {}
+    """PNG bytes by file name: importance bar, beeswarm and one dependence plot per top feature. SHAP jitters
+    and shuffles points with NumPy's global random state: seeded here (and put back after), so the same
+    report draws the same plots."""
+    out, state = {}, np.random.get_state()
+    np.random.seed(0)
+    try:
+        return _drawn(model, shap_values, table, out)
+    finally:
+        np.random.set_state(state)
+
+
+def _drawn(model, shap_values: shap.Explanation, table: pd.DataFrame, out: dict) -> dict[str, bytes]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SHAP's misleading "list of ndarray" and colour-bar notices
         fig, ax = plt.subplots(figsize=(9, 6))

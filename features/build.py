@@ -329,6 +329,22 @@ def _write_matrix(paths: dict, engine: str, work: Path, out: Path, fingerprint: 
     pa.default_memory_pool().release_unused()  # and Arrow's allocator the placed matrix's
 
 
+def _check_as_of(dates: list, supported: list, first_posting: pd.Timestamp, extract_date: pd.Timestamp):
+    """Refuse as-of dates the extracts cannot answer: before six months of history (every count over a
+    window would start short, and a label's months would be read as quiet), or after the month the extract
+    was taken (nothing after it is known)."""
+    if not supported:
+        raise ValueError(f"the extracts hold less than six months of history (from {first_posting:%Y-%m-%d} to "
+                         f"{extract_date:%Y-%m-%d}): no as-of date can be built")
+    for date in dates:
+        if date < supported[0]:
+            raise ValueError(f"as-of {date:%Y-%m-%d} is before the extracts hold six months of history (they start "
+                             f"{first_posting:%Y-%m-%d}): the earliest as-of date is {supported[0]:%Y-%m-%d}")
+        if date > supported[-1]:
+            raise ValueError(f"as-of {date:%Y-%m-%d} is after the extracts were taken ({extract_date:%Y-%m-%d}): "
+                             f"the latest as-of date is {supported[-1]:%Y-%m-%d}")
+
+
 def build_matrix(data_dir: Path, links: pd.DataFrame, out: Path, secret: bytes, as_of: list | None = None,
                  engine: str = "duckdb", work: Path | None = None) -> Path:
     """Stage, compute and write the matrix to OUT (Parquet); returns OUT."""
@@ -339,7 +355,9 @@ def build_matrix(data_dir: Path, links: pd.DataFrame, out: Path, secret: bytes, 
         pa.default_memory_pool().release_unused()  # Arrow's allocator keeps what staging freed unless asked
         ct = pq.read_table(paths["ct_tx"], columns=["posting_date"]).column(0).to_pandas()
         extract_date = extract_date_of(data_dir, ct)
-        dates = [pd.Timestamp(d) for d in as_of] if as_of else default_as_of_dates(ct.min(), extract_date)
+        supported = default_as_of_dates(ct.min(), extract_date)
+        dates = [pd.Timestamp(d) for d in as_of] if as_of else supported
+        _check_as_of(dates, supported, ct.min(), extract_date)
         asof_path = work / "staged" / "asof.parquet"
         as_of_table(dates, extract_date).astype({"as_of": "datetime64[us]", "fy_start": "datetime64[us]"}).to_parquet(
             asof_path, index=False)
@@ -357,7 +375,7 @@ def cached_matrix(data_dir: Path, secret: bytes, cache: Path, progress=lambda _:
                   as_of: list | None = None) -> Path:
     """The matrix for DATA_DIR's extracts, built once and kept in CACHE under their fingerprint (and the
     as-of dates, when not the default ones); links are cached the same way."""
-    from features.linkage import link
+    from features.linkage import link, write_links
 
     fingerprint = extracts_fingerprint(data_dir)
     dates = "" if not as_of else "-" + "-".join(f"{pd.Timestamp(d):%Y%m}" for d in as_of)
@@ -371,7 +389,7 @@ def cached_matrix(data_dir: Path, secret: bytes, cache: Path, progress=lambda _:
     else:
         progress("linking records to the gazetteer")
         links = link(data_dir, work=Path(cache))
-        links.to_parquet(links_file, index=False)
+        write_links(links, links_file, data_dir)
     progress("building point-in-time features")
     partial = out.with_suffix(".partial")
     build_matrix(data_dir, links, partial, secret, as_of=as_of)

@@ -30,11 +30,11 @@ def evaluate_version(matrix_path: Path, target: str, version: str | None, finger
     k = metrics.capacity_by_month(metrics.labelled_share(test, residents), exp.capacity)
     rows = scorer_metrics(score_test(exp, model, test, oracle), exp.label, k)
     table = pd.DataFrame(rows)
+    table.attrs |= {"capacity": exp.capacity, "months": f"{test['as_of'].min():%Y-%m} to {test['as_of'].max():%Y-%m}"}
     with tracking.start_run(exp.name, f"evaluate {name} v{version}"):
         mlflow.set_tags({"upstream.kind": "evaluation", "upstream.target": target,
                          "upstream.model": f"{name}/{version}", "upstream.data_fingerprint": fingerprint})
-        mlflow.log_params({"model_version": version, "capacity": exp.capacity,
-                           "test": f"{test['as_of'].min():%Y-%m} to {test['as_of'].max():%Y-%m}"})
+        mlflow.log_params({"model_version": version, "capacity": exp.capacity, "test": table.attrs["months"]})
         mlflow.log_metrics({f"{r['scorer']}.{m}": float(r[m]) for r in rows for m in SUMMARY_METRICS
                             if pd.notna(r[m])})
         mlflow.log_text(table.to_csv(index=False), "metrics/evaluation.csv")

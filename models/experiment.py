@@ -6,11 +6,12 @@ never silently falls back to a default.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from features.dictionary import FEATURES, LABEL_WINDOW_MONTHS
 
@@ -21,6 +22,35 @@ FEATURE_GROUPS = sorted({f.group for f in FEATURES})
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+ROUNDS = ("num_boost_round", "early_stopping_rounds")  # read by models/learner.py, not passed to LightGBM
+
+
+def lightgbm_parameters(params: dict, where: str = "") -> dict:
+    """PARAMS if LightGBM knows every name and accepts every value (checked by growing one tree on a few
+    rows): a misspelt name would otherwise be ignored by LightGBM, and a bad value fail only mid-training."""
+    import lightgbm as lgb
+    import numpy as np
+
+    known = set().union(*lgb.basic._ConfigAliases._get_all_param_aliases().values(), ROUNDS)
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ValueError(f"{where}{', '.join(unknown)} "
+                         + ("is not a LightGBM parameter" if len(unknown) == 1 else "are not LightGBM parameters")
+                         + " (https://lightgbm.readthedocs.io/en/stable/Parameters.html)")
+    for name in ROUNDS:
+        if name in params and (isinstance(params[name], bool) or not isinstance(params[name], int)
+                               or params[name] < 1):
+            raise ValueError(f"{where}{name} must be a whole number of at least 1, not {params[name]!r}")
+    rest = {k: v for k, v in params.items() if k not in ROUNDS}
+    try:
+        rows = lgb.Dataset(np.arange(40.0).reshape(20, 2), label=[0, 1] * 10, params={"verbose": -1})
+        lgb.train({**rest, "verbose": -1, "num_threads": 1}, rows, num_boost_round=1)
+    except (lgb.basic.LightGBMError, TypeError, ValueError) as exc:
+        said = re.sub(r" at \S+, line \d+ ?\.?$", "", str(exc).strip())  # where in LightGBM's C++ it failed
+        raise ValueError(f"{where}LightGBM refuses {rest}: {said}") from None
+    return params
 
 
 class Splits(Strict):
@@ -56,6 +86,16 @@ class Experiment(Strict):
         if unknown:
             raise ValueError(f"unknown feature groups {unknown}; choose from {FEATURE_GROUPS}")
         return groups
+
+    @field_validator("model")
+    @classmethod
+    def _lightgbm_model(cls, params: dict) -> dict:
+        return lightgbm_parameters(params)
+
+    @field_validator("search")
+    @classmethod
+    def _lightgbm_search(cls, candidates: list[dict]) -> list[dict]:
+        return [lightgbm_parameters(c, f"candidate {i + 1}: ") for i, c in enumerate(candidates)]
 
     @field_validator("calibration_folds")
     @classmethod
@@ -96,8 +136,14 @@ def load_experiment(path: Path) -> Experiment:
         raise FileNotFoundError(f"experiment file {path} does not exist")
     try:
         return Experiment.model_validate(yaml.safe_load(path.read_text()) or {})
-    except Exception as exc:  # pydantic's message names the field and the reason
-        raise ValueError(f"{path}: {exc}") from None
+    except ValidationError as exc:  # each problem on a line: the field, then the reason
+        problems = [f"{'.'.join(map(str, e['loc'])) or 'the file'}: {e['msg'].removeprefix('Value error, ')}"
+                    for e in exc.errors()]
+        raise ValueError(f"{path}: " + "; ".join(problems)) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ValueError(f"{path} is not valid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
 
 
 def default_experiment(target: str) -> Experiment:

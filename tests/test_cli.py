@@ -1,5 +1,6 @@
 """The command line: help, one-line errors with a non-zero exit, and the commands end to end."""
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -81,3 +82,73 @@ def test_features_refuses_a_date_that_is_not_a_month_start(small_borough, tmp_pa
                                  "--as-of", "2024-06-15"])
     assert result.exit_code == 1
     assert "must be the first day of a month" in result.output
+
+
+def test_an_extract_changed_after_its_export_changes_the_fingerprint(small_borough, tmp_path):
+    """The manifest's hashes are the export's claim, not the files: a matrix cached under the old fingerprint
+    must never be used for edited or damaged extracts."""
+    from features.sources import extracts_fingerprint
+
+    copy = tmp_path / "borough"
+    shutil.copytree(small_borough / "extracts", copy / "extracts")
+    shutil.copy(small_borough / "manifest.json", copy / "manifest.json")
+    before = extracts_fingerprint(copy)
+    assert before == extracts_fingerprint(small_borough)
+    claims = copy / "extracts" / "benefits" / "claims.csv"
+    claims.write_text(claims.read_text()[: len(claims.read_text()) // 2])  # truncated
+    assert extracts_fingerprint(copy) != before
+
+
+def test_features_refuses_links_made_for_other_extracts(small_borough, small_links, tmp_path):
+    from features.linkage import write_links
+
+    other = tmp_path / "other"
+    shutil.copytree(small_borough / "extracts", other / "extracts")
+    (other / "extracts" / "llpg" / "gazetteer.csv").open("a").write("\n")
+    links = tmp_path / "links.parquet"
+    write_links(small_links, links, small_borough)
+    unmarked = tmp_path / "unmarked.parquet"
+    small_links.to_parquet(unmarked)
+    for given, said in ((links, "does not link the extracts in"), (unmarked, "carries no fingerprint"),
+                        (tmp_path / "missing.parquet", "is not a links file")):
+        result = runner.invoke(app, ["features", "--data", str(other), "--out", str(tmp_path / "m.parquet"),
+                                     "--links", str(given)])
+        assert result.exit_code == 1 and said in " ".join(result.output.split()), result.output
+    assert not (tmp_path / "m.parquet").exists()
+
+
+@pytest.mark.parametrize("as_of, said", [("2019-01-01", "is before the extracts hold six months of history"),
+                                         ("2030-01-01", "is after the extracts were taken")])
+def test_features_refuses_an_as_of_date_the_extracts_cannot_answer(small_borough, small_links, tmp_path, as_of, said):
+    from features.linkage import write_links
+
+    links = tmp_path / "links.parquet"
+    write_links(small_links, links, small_borough)
+    result = runner.invoke(app, ["features", "--data", str(small_borough), "--out", str(tmp_path / "m.parquet"),
+                                 "--links", str(links), "--as-of", as_of])
+    assert result.exit_code == 1 and said in " ".join(result.output.split()), result.output
+
+
+def test_synth_never_replaces_extracts_it_did_not_write(tmp_path):
+    council = tmp_path / "council"
+    (council / "extracts" / "rent").mkdir(parents=True)
+    (council / "extracts" / "rent" / "tenancies.csv").write_text("tenancy_ref\nT1\n")
+    result = runner.invoke(app, ["synth", "--households", "200", "--months", "12", "--out", str(council)])
+    assert result.exit_code == 1 and "did not write" in " ".join(result.output.split())
+    assert (council / "extracts" / "rent" / "tenancies.csv").read_text() == "tenancy_ref\nT1\n"
+
+
+def test_a_csv_that_cannot_be_parsed_is_named_in_one_line(small_borough, tmp_path):
+    copy = tmp_path / "borough"
+    shutil.copytree(small_borough / "extracts", copy / "extracts")
+    claims = copy / "extracts" / "benefits" / "claims.csv"
+    lines = claims.read_text().splitlines()
+    claims.write_text("\n".join([*lines[:50], lines[50] + ',"unclosed', *lines[51:]]) + "\n")
+    result = runner.invoke(app, ["validate", "--data", str(copy)])
+    assert result.exit_code == 1 and "claims.csv cannot be read as CSV" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    out_folder = tmp_path / "a-folder"
+    out_folder.mkdir()
+    result = runner.invoke(app, ["features", "--data", str(small_borough), "--out", str(out_folder),
+                                 "--as-of", "2024-06-01"])
+    assert result.exit_code == 1 and "Traceback" not in result.output and "a-folder" in result.output

@@ -31,8 +31,9 @@ def friendly_errors(fn):
         except Exception as exc:
             from serving.database import DatabaseUnavailable  # here: SQLAlchemy would slow every command's start
 
-            if not isinstance(exc, (UserError, SourceError, ValueError, FileNotFoundError, DatabaseUnavailable)):
+            if not isinstance(exc, (UserError, SourceError, ValueError, OSError, DatabaseUnavailable)):
                 raise
+            # OSError: a path that is a folder, exists already or may not be written; its message names it
             console.print(f"[bold red]Error:[/] {exc}")
             raise typer.Exit(1) from None
     return wrapper
@@ -57,6 +58,9 @@ def synth(
     """Generate a synthetic borough: council extracts plus the hidden truth behind them."""
     from synth import BoroughSpec, generate
 
+    if any((out_dir / sub).exists() for sub in ("extracts", "truth")) and not (out_dir / "manifest.json").exists():
+        raise UserError(f"{out_dir} holds extracts/ or truth/ that `upstream synth` did not write (it has no "
+                        "manifest.json), and a new borough would replace them: choose another folder")
     spec = BoroughSpec(households=households, months=months, seed=seed, scenario=scenario)
     with _progress() as progress:
         task = progress.add_task(f"Simulating {households:,} households x {months} months", total=households)
@@ -126,13 +130,14 @@ def link(
 ):
     """Link every record of every source to a property (UPRN): exact, by address, or unmatched."""
     from features.linkage import link as run_link
+    from features.linkage import write_links
 
     _require_extracts(data)
     with _progress() as progress:
         task = progress.add_task("Linking records to the gazetteer", total=7)
         links = run_link(data, work=_work_dir(), progress=lambda _: progress.advance(task))
     out_file.parent.mkdir(parents=True, exist_ok=True)
-    links.to_parquet(out_file, index=False)
+    write_links(links, out_file, data)
     _linkage_report(links, data)
     console.print(f"Wrote {len(links):,} links to {out_file}")
 
@@ -192,6 +197,7 @@ def features(
     from features.dictionary import to_json
     from features.engines import ENGINES
     from features.linkage import link as run_link
+    from features.linkage import read_links
     from upstream.config import secret_key
 
     _require_extracts(data)
@@ -200,7 +206,7 @@ def features(
     dates = [_month_start(d) for d in as_of or []]
     with _progress() as progress:
         task = progress.add_task("Linking records", total=None if links_file else 7)
-        links = pd.read_parquet(links_file) if links_file else run_link(
+        links = read_links(links_file, data) if links_file else run_link(
             data, work=_work_dir(), progress=lambda _: progress.advance(task))
         progress.update(task, description=f"Building features on {engine}", total=None)
         build_matrix(data, links, out_file, secret_key(), as_of=dates or None, engine=engine)
@@ -341,6 +347,10 @@ def train(
         ratios += [f"AUC skill vs oracle {model['auc_skill']:.2f}",
                    f"precision vs oracle {model['precision_ratio']:.2f}"]
     console.print("; ".join(ratios))
+    if len(result.splits) < exp.splits.count:
+        console.print(f"[yellow]Note:[/] validated on {len(result.splits)} of the {exp.splits.count} test windows the "
+                      "experiment asks for: the borough's labelled months hold no more after the training months, "
+                      "label gaps and calibration months each needs")
     console.print(f"Registered [bold]{summary.registered_name}[/] version {summary.version} as `challenger` "
                   f"(MLflow run {summary.run_id}). It serves caseworkers only once the ethics board approves it.")
     console.print(f"Runs, plots and models: `make mlflow-ui` (store {tracking.configure()})")
@@ -484,7 +494,8 @@ def evaluate(
         progress.update(task, description="Evaluating")
         version, table = evaluate_version(matrix, exp.target, model_version, extracts_fingerprint(data),
                                           _oracle_for(data, exp.target, matrix))  # at the version's own capacity
-    _metrics_view(f"{exp.target} version {version} on later months", table, exp.capacity)
+    _metrics_view(f"{exp.target} version {version} on later months ({table.attrs['months']} as-of dates), at its "
+                  f"capacity of {table.attrs['capacity']} a month", table, table.attrs["capacity"])
 
 
 @app.command()
@@ -496,12 +507,16 @@ def report(
     out_dir: Path = typer.Option(..., "--out", help="Folder for the report (HTML, PDF), fairness.json, "
                                                     "predictions.parquet, model_card.json and atrs.json."),
     features_file: Path = typer.Option(None, "--features", help="The matrix the version was trained on."),
+    replace_approved: bool = typer.Option(False, "--replace-approved",
+                                          help="Replace the report the board approved this version on: the "
+                                               "version stops being served until the board approves again."),
 ):
     """The ethics board's report on a version: fairness at capacity on its held-out test windows, what drives
     its scores, its model card and ATRS record, as HTML and PDF with machine-readable twins."""
     import pandas as pd
     from mlflow import MlflowClient
 
+    from ethics.approval import latest_decision
     from ethics.report import log_report, report_frame, version_facts, write_documents, write_report
     from models import tracking
     from models.experiment import REGISTERED_NAMES
@@ -512,6 +527,13 @@ def report(
     tracking.configure()
     name = REGISTERED_NAMES[exp.target]
     version = tracking.resolve_version(name, model_version)
+    decision = latest_decision(name, version)
+    if decision is not None and decision.decision == "approve" and not replace_approved:
+        raise UserError(f"{name} version {version} was approved by {decision.decided_by} on this report: a new one "
+                        "would withdraw it from caseworkers until the board approves again. Pass "
+                        "--replace-approved to do that")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out {out_dir} is a file: give a folder for the report")
     held_out = held_out_path(name, version)
     if not held_out.exists():
         raise UserError(f"no held-out predictions for {name} version {version} in {held_out.parent}: `upstream "
@@ -577,7 +599,8 @@ def approve(
     except NotServable as exc:
         raise UserError(str(exc)) from None
     outcome = "is now the champion" if decision == "approve" else "will not be served"
-    console.print(f"{'Demo decision: ' if demo else ''}{name} version {number} {decision}d by {record.decided_by}; "
+    console.print(f"{'Demo decision: ' if demo else ''}{name} version {number} "
+                  f"{'approved' if decision == 'approve' else 'rejected'} by {record.decided_by}; "
                   f"report {record.report_sha256[:12]}; it {outcome}.")
 
 

@@ -13,11 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from features.linkage.address import match_addresses
 from features.linkage.records import LINKED_SOURCES, LinkedSource, records
-from features.sources import load_table
+from features.sources import extracts_fingerprint, load_table
 
+FINGERPRINT_KEY = b"upstream.extracts_fingerprint"
 LINK_COLUMNS = ["source", "record_id", "uprn", "method", "score", "candidate_uprn", "had_uprn"]
 
 
@@ -58,10 +61,31 @@ def link(data_dir: Path, work: Path | None = None, progress=None) -> pd.DataFram
     return allrec[LINK_COLUMNS].astype({"uprn": "Int64", "candidate_uprn": "Int64"})
 
 
+def write_links(links: pd.DataFrame, out: Path, data_dir: Path) -> None:
+    """LINKS to OUT (Parquet), with the fingerprint of the extracts they link, so that they are never used
+    for other extracts."""
+    table = pa.Table.from_pandas(links, preserve_index=False)
+    fingerprint = {FINGERPRINT_KEY: extracts_fingerprint(data_dir).encode()}
+    pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}), **fingerprint}), out)
+
+
+def read_links(path: Path, data_dir: Path) -> pd.DataFrame:
+    """The links in PATH, if `upstream link` wrote them for DATA_DIR's extracts; ValueError says what is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path} is not a links file: write one with `upstream link --data DIR --out FILE`")
+    linked = (pq.read_schema(path).metadata or {}).get(FINGERPRINT_KEY)
+    if linked is None or linked.decode() != extracts_fingerprint(data_dir):
+        raise ValueError(f"{path} does not link the extracts in {data_dir}"
+                         + (" (it carries no fingerprint of its extracts)" if linked is None else "")
+                         + ": link them with `upstream link`, or leave out --links to link them now")
+    return pd.read_parquet(path)
+
+
 def linked_uprns(links: pd.DataFrame, source: str) -> pd.Series:
     """The UPRN of each linked record of SOURCE, by record id (unmatched records are left out)."""
     linked = links[(links["source"] == source) & links["uprn"].notna()]
     return linked.set_index("record_id")["uprn"].astype("int64")
 
 
-__all__ = ["LINK_COLUMNS", "LINKED_SOURCES", "LinkedSource", "link", "linked_uprns"]
+__all__ = ["LINK_COLUMNS", "LINKED_SOURCES", "LinkedSource", "link", "linked_uprns", "read_links", "write_links"]

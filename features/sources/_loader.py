@@ -60,6 +60,11 @@ def _read_csv(path: Path) -> pd.DataFrame:
         return pd.read_csv(path, **text)
     except pd.errors.EmptyDataError as exc:
         raise SourceError(f"{path}: the file is empty") from exc
+    except pd.errors.ParserError as exc:  # a ragged row or an unclosed quote: the file's shape, not one value
+        raise SourceError(f"{path} cannot be read as CSV ({str(exc).strip()}): fix or re-export the file") from exc
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{path} is not UTF-8 text (byte {exc.start} cannot be decoded): re-export it as "
+                          "UTF-8") from exc
 
 
 def _read(path: Path, table: Table) -> pd.DataFrame:

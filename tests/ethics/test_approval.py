@@ -134,3 +134,15 @@ def test_the_audit_store_runs_on_postgresql(trained, postgres_database, monkeypa
         rows = db.execute(sa.select(approvals.c.model, approvals.c.version, approvals.c.decision)).all()
     assert rows == [(NAME, version, "approve")]
     assert servable(NAME, version).decided_by == "Dr A. Chair"
+
+
+def test_a_new_report_never_replaces_the_one_a_version_was_approved_on_unasked(trained, tmp_path):
+    common, version = trained
+    assert approve(version, "--decision", "approve").exit_code == 0
+    args = ["report", *common, "--target", "homelessness", "--model-version", version, "--out", str(tmp_path / "r")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1 and "was approved by Dr A. Chair on this report" in said(result)
+    assert "--replace-approved" in said(result) and not (tmp_path / "r").exists()
+    assert servable(NAME, version).decided_by == "Dr A. Chair"  # still served
+    asked = runner.invoke(app, [*args, "--replace-approved"])  # goes on (this copy has no held-out predictions)
+    assert asked.exit_code == 1 and "no held-out predictions" in said(asked)

@@ -196,3 +196,28 @@ def test_no_personal_data_in_any_artifact(reported, run_artifacts, model_borough
         pairs = set(re.findall(r"[a-z'-]+ [a-z'-]+", lowered)) | set(re.findall(r"(?=\b([a-z'-]+ [a-z'-]+))", lowered))
         assert not pairs & found["name"], f"a name in {path}: {sorted(pairs & found['name'])[:3]}"
         assert not any(a in text for a in found["street address"] if len(a) > 8), f"an address in {path}"
+
+
+def test_the_same_explanations_draw_the_same_plots():
+    """SHAP shuffles and jitters points at random: a report made again from the same numbers must not differ."""
+    import types
+
+    import numpy as np
+    import shap
+
+    from ethics.importance import importance_table, plots
+    from features.dictionary import FEATURES
+
+    features = [f.name for f in FEATURES if f.kind == "number"][:6]
+    rng = np.random.default_rng(3)
+    values = shap.Explanation(values=rng.normal(size=(400, 6)), base_values=np.zeros(400),
+                              data=rng.normal(size=(400, 6)), feature_names=features)
+    model = types.SimpleNamespace(features=features)
+    table = importance_table(model, values)
+    np.random.seed(1)
+    first = plots(model, values, table)
+    after_first = np.random.random()
+    np.random.seed(2)
+    assert plots(model, values, table) == first
+    np.random.seed(1)
+    assert np.random.random() == after_first  # the caller's random state is left as it was

@@ -76,14 +76,17 @@ def test_an_experiment_with_a_typo_or_a_leaky_window_is_refused(model_borough, t
 
 
 def test_mlflow_run_trains_into_the_projects_store(model_borough, quick_experiment, tmp_path):
-    """As an analyst runs it, with the environment not activated: `mlflow run` in the project folder."""
+    """As an analyst runs it, with the environment not activated: `mlflow run` in the project folder, on the
+    borough of the instance's own $UPSTREAM_HOME when no data is named."""
     home = tmp_path / "home"
+    home.mkdir()
+    (home / "borough").symlink_to(model_borough)
     env = {**os.environ, "UPSTREAM_HOME": str(home), "MLFLOW_DISABLE_TELEMETRY": "true",
            "PATH": "/usr/bin:/bin"}
     env.pop("MLFLOW_TRACKING_URI", None)
     mlflow_cli = Path(sys.executable).with_name("mlflow")
     done = subprocess.run([str(mlflow_cli), "run", ".", "-e", "train", "-P", f"experiment={quick_experiment}",
-                           "-P", f"data={model_borough}", "--env-manager", "local"],
+                           "--env-manager", "local"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     os.environ["UPSTREAM_HOME"] = str(home)  # the autouse fixture restores it
