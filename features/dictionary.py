@@ -159,7 +159,7 @@ def to_json() -> str:
 
 def markdown() -> str:
     lines = ["# Feature dictionary", "",
-             "Generated from `features/dictionary.py` by `upstream features --dictionary`; do not edit by hand.",
+             "Generated from `features/dictionary.py` by `upstream docs`; do not edit by hand.",
              "Every feature is computed only from records the council knew (posting or decision date) before",
              "the as-of date. Key columns: `household_key` (pseudonym), `as_of`.", ""]
     for group in dict.fromkeys(f.group for f in FEATURES):

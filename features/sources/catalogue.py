@@ -2,7 +2,7 @@
 
 A council plugs in its own exports by writing them to the same layout: DATA/extracts/<system>/<table>.csv,
 or a folder <table>/ of part files (Parquet for the large transaction tables). docs/data-contract.md is
-generated from this file (`upstream contract`).
+generated from this file (`upstream docs`).
 """
 from __future__ import annotations
 
@@ -201,7 +201,7 @@ BY_PATH = {t.path: t for t in TABLES}
 def markdown() -> str:
     """The data contract as documentation (docs/data-contract.md)."""
     lines = ["# Data contract", "",
-             "Generated from `features/sources/catalogue.py` by `upstream contract`; do not edit by hand.", "",
+             "Generated from `features/sources/catalogue.py` by `upstream docs`; do not edit by hand.", "",
              "Point Upstream at a folder `DATA/extracts/<system>/<table>.csv` (or a folder `<table>/` of CSV or",
              "Parquet part files). Rows that break a rule go to quarantine with file, row number and reason; a",
              "missing file or column, or a column of the wrong type, stops the load with a message naming both.",
