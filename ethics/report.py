@@ -30,7 +30,7 @@ from ethics.fairness import fairness, selected_at_capacity, tenure
 from ethics.importance import global_explanation
 from ethics.mitigation import mitigation
 from features.equality import ATTRIBUTES as RECORDED
-from features.equality import equality_path
+from features.equality import NOT_RECORDED, equality_path
 
 ATTRIBUTES = [*RECORDED, "tenure", "ward", "ethnicity_sex"]
 MITIGATED = [*RECORDED, "tenure"]  # ward's and the intersections' groups are too small for a threshold each
@@ -50,8 +50,20 @@ def report_frame(held_out: pd.DataFrame, matrix: Path) -> pd.DataFrame:
     if frame["ward"].isna().mean() > 0.01:
         raise ValueError(f"{matrix} is not the feature matrix this version was trained on: pass the one it was "
                          "trained on with --features")
-    frame["ethnicity_sex"] = frame["ethnicity"] + " " + frame["sex"].str.lower()
+    frame["ethnicity_sex"] = _ethnicity_and_sex(frame["ethnicity"], frame["sex"])
     return frame
+
+
+def _ethnicity_and_sex(ethnicity: pd.Series, sex: pd.Series) -> pd.Series:
+    """'White British female'; with either unknown, 'Ethnicity not recorded, female' (not 'Not recorded
+    female'), and with both, 'Not recorded'."""
+    unknown = ethnicity.isna() | sex.isna()  # a row the equality file does not cover has no group
+    ethnicity, sex = ethnicity.astype(object).where(~unknown, ""), sex.astype(object).where(~unknown, "")
+    missing_ethnicity, missing_sex = ethnicity == NOT_RECORDED, sex == NOT_RECORDED
+    both = ethnicity + " " + sex.str.lower()
+    both = both.mask(missing_ethnicity, "Ethnicity not recorded, " + sex.str.lower())
+    both = both.mask(missing_sex, ethnicity + ", sex not recorded")
+    return both.mask(missing_ethnicity & missing_sex, NOT_RECORDED).mask(unknown)
 
 
 def write_report(frame: pd.DataFrame, capacity: int, target: str, version: str, out: Path) -> dict:

@@ -221,3 +221,13 @@ def test_the_same_explanations_draw_the_same_plots():
     assert plots(model, values, table) == first
     np.random.seed(1)
     assert np.random.random() == after_first  # the caller's random state is left as it was
+
+
+def test_the_ethnicity_and_sex_groups_read_as_words_when_either_is_not_recorded():
+    from ethics.report import _ethnicity_and_sex
+
+    ethnicity = pd.Series(["White British", "Not recorded", "Not recorded", "Asian", None], dtype="category")
+    sex = pd.Series(["Female", "Male", "Not recorded", "Not recorded", "Male"], dtype="category")
+    assert _ethnicity_and_sex(ethnicity, sex).tolist()[:4] == [
+        "White British female", "Ethnicity not recorded, male", "Not recorded", "Asian, sex not recorded"]
+    assert pd.isna(_ethnicity_and_sex(ethnicity, sex).iloc[4])  # a row without equality data is in no group
