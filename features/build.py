@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -236,10 +236,11 @@ def _batches(expr) -> Iterator[pa.Table]:
         yield pa.Table.from_batches([batch])
 
 
-def _write_streaming(tables: Iterable[pa.Table], out: Path, fingerprint: str) -> Path:
+def _write_streaming(tables: Iterable[pa.Table], out: Path, fingerprint: str | Callable[[], str]) -> Path:
     """Write the matrix batch by batch (TABLES), so it never has to fit in memory twice; the extracts'
-    fingerprint goes into the file's metadata, so a model always knows which data it was trained on. Each
-    batch is encoded in a second thread while the engine computes the next one."""
+    FINGERPRINT (or a function giving it, asked for last: hashing the extracts takes a core a fifth of a
+    second) goes into the file's metadata, so a model always knows which data it was trained on. Each batch
+    is encoded in a second thread while the engine computes the next one."""
     writer, written = None, None
     with ThreadPoolExecutor(max_workers=1) as encoder:
         for table in tables:
@@ -248,12 +249,13 @@ def _write_streaming(tables: Iterable[pa.Table], out: Path, fingerprint: str) ->
             if writer is None:
                 # SQL sums come back as decimal128, which readers turn into Python objects: store them as doubles
                 schema = pa.schema([pa.field(f.name, pa.float64()) if pa.types.is_decimal(f.type) else f
-                                    for f in table.schema], metadata={FINGERPRINT_KEY: fingerprint})
+                                    for f in table.schema])
                 writer = _matrix_writer(out, schema)
             if written is not None:
                 written.result()  # batches reach the file in order, one at a time
             written = encoder.submit(writer.write_table, table.cast(writer.schema))
         written.result()
+    writer.add_key_value_metadata({FINGERPRINT_KEY: fingerprint() if callable(fingerprint) else fingerprint})
     writer.close()
     return out
 
@@ -277,7 +279,7 @@ def _matrix_writer(out: Path, schema: pa.Schema) -> pq.ParquetWriter:
 
 def matrix_fingerprint(matrix: Path) -> str | None:
     """The fingerprint of the extracts a matrix was built from (None for a matrix without one)."""
-    value = (pq.read_schema(matrix).metadata or {}).get(FINGERPRINT_KEY)
+    value = (pq.read_metadata(matrix).metadata or {}).get(FINGERPRINT_KEY)
     return value.decode() if value else None
 
 
@@ -302,14 +304,14 @@ def _matrix_rows(matrix: Path, key_map: Path) -> pa.Table:
         "occ_start", pa.array(keys["occ_start"].to_numpy()[households]))
 
 
-def _write_matrix(paths: dict, engine: str, work: Path, out: Path, fingerprint: str):
+def _write_matrix(paths: dict, engine: str, work: Path, out: Path, data_dir: Path):
     """Compute the matrix on ENGINE from the staged tables and write it to OUT, and its rows' equality
     attributes beside it."""
     con = connect(engine, work)
     t = {name: read(con, engine, name, path) for name, path in paths.items() if name != "people"}
     s = windows.spine(t).cache()  # every part starts from the spine: computed once, not once per part
     if engine == "spark":
-        _write_streaming(_batches(_finished(_joined(s, _parts(s, t)))), out, fingerprint)
+        _write_streaming(_batches(_finished(_joined(s, _parts(s, t)))), out, extracts_fingerprint(data_dir))
         write_equality(_matrix_rows(out, key_map_path(out)), paths["people"], equality_path(out))
         return
     # Lent to DuckDB, not copied. Its cached tables are dropped before the matrix is written (rent's with its
@@ -320,8 +322,9 @@ def _write_matrix(paths: dict, engine: str, work: Path, out: Path, fingerprint: 
     with ThreadPoolExecutor(max_workers=1) as attributes:
         # Writing the matrix keeps a core and a half busy: the equality attributes are found on the other half
         equality = attributes.submit(write_equality, placed.select(EQUALITY_ROWS), paths["people"], equality_path(out))
+        fingerprint = attributes.submit(extracts_fingerprint, data_dir)  # then, on the same half core
         m = con.table("placed")
-        _write_streaming(_completed(placed, m.select("uprn", **_derived(m))), out, fingerprint)
+        _write_streaming(_completed(placed, m.select("uprn", **_derived(m))), out, fingerprint.result)
         equality.result()
     con.con.unregister("placed")
     con.disconnect()  # DuckDB holds its buffer pool until disconnected
@@ -364,7 +367,7 @@ def build_matrix(data_dir: Path, links: pd.DataFrame, out: Path, secret: bytes, 
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         _write_key_map(paths["occupancies"], key_map_path(out))
-        _write_matrix({**paths, "asof": asof_path}, engine, work, out, extracts_fingerprint(data_dir))
+        _write_matrix({**paths, "asof": asof_path}, engine, work, out, Path(data_dir))
         return out
     finally:
         if owned:

@@ -17,7 +17,9 @@ def connect(engine: str, work: Path):
     if engine == "duckdb":
         # DuckDB spills what does not fit to the work folder; the limit keeps the whole build under 4 GB
         memory = os.environ.get("UPSTREAM_DUCKDB_MEMORY", DUCKDB_MEMORY)
-        return ibis.duckdb.connect(str(work / "features.duckdb"), memory_limit=memory, threads=os.cpu_count() or 2)
+        con = ibis.duckdb.connect(str(work / "features.duckdb"), memory_limit=memory, threads=os.cpu_count() or 2)
+        con.raw_sql("SET enable_progress_bar = false")  # DuckDB's own printed over the command's on a busy machine
+        return con
     if engine == "spark":
         return ibis.pyspark.connect(spark_session())
     raise ValueError(f"unknown engine {engine!r}; choose duckdb or spark")

@@ -86,6 +86,12 @@ def allowed(permission: str):
         if user is None:
             raise SignInRequired()
         if not may(user.role, permission):
+            if "household" in request.path_params:  # a try at a household, whoever makes it, is on the record
+                from serving.dashboard import audit
+
+                audit.record(user.name, user.role, "refused household",
+                             household=request.path_params["household"][:80],
+                             detail=f"the {user.role} role may not open households")
             raise Forbidden()
         return user
     return check

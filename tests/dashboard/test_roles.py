@@ -67,7 +67,13 @@ def test_each_role_starts_on_its_own_page(as_role):
         assert as_role(role).get("/").headers["location"] == start
 
 
-@pytest.mark.parametrize("role", [CW, TM])
+def test_a_signed_in_person_at_the_sign_in_page_goes_on_to_their_start_page(as_role):
+    analyst = as_role(AN)
+    assert analyst.get("/sign-in").headers["location"] == "/performance"
+    assert analyst.get("/sign-in?next=/models").headers["location"] == "/models"
+
+
+@pytest.mark.parametrize("role", [CW, TM, AN, EB, AD])
 def test_households_outside_the_wards_are_refused_and_the_refusal_audited(as_role, in_world, role):
     from serving.dashboard import audit
 
@@ -82,3 +88,11 @@ def test_the_list_shows_only_the_wards_of_the_caseworker(as_role, in_world):
     page = as_role(CW).get("/list?band=very_high").text
     assert f"/households/{in_world.own}?" in page
     assert f"/households/{in_world.other}?" not in page
+
+
+def test_a_made_up_household_reference_is_not_found_and_the_try_audited(as_role):
+    from serving.dashboard import audit
+
+    response = as_role(CW).get("/households/0123456789abcdef0123?purpose=priority-list")
+    assert response.status_code == 404 and "Household not found" in response.text
+    assert audit.search(who="caseworker-one", what="refused household", household="0123456789abcdef0123")

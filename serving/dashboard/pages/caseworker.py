@@ -144,7 +144,9 @@ def _household_page(request: Request, user, household: str, uprn: int, row, purp
 @router.get("/households/{household}")
 def household_page(household: str, request: Request, user=Depends(allowed("household"))):
     found = _household(request, user, household)
-    if found is None:
+    if found is None:  # a guessed reference is on the record too
+        audit.record(user.name, user.role, "refused household", household=household[:80],
+                     detail="no household on this month's lists has that reference")
         return render(request, "message.html", 404, heading="Household not found",
                       paragraphs=["No household on this month's lists has that reference."])
     purpose = request.query_params.get("purpose", "")

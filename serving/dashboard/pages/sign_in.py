@@ -34,7 +34,11 @@ def start(request: Request):
 
 @router.get("/sign-in")
 def sign_in_page(request: Request):
-    return _page(request, next_path=safe_next(request.query_params.get("next")))
+    next_path = safe_next(request.query_params.get("next"))
+    user = current_user(request)
+    if user is not None:  # signed in already: where they were going, else their own start page
+        return RedirectResponse(f"{root(request)}{next_path or HOME[user.role]}", status_code=303)
+    return _page(request, next_path=next_path)
 
 
 @router.post("/sign-in")
