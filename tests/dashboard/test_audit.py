@@ -138,3 +138,16 @@ def test_a_date_that_is_not_one_is_said_so_not_silently_dropped(as_role, in_worl
     backwards = admin.get("/admin/audit?since=2026-03-02&until=2026-03-01")
     assert backwards.status_code == 400 and "To must be the same as or after From" in backwards.text
     assert admin.get("/admin/audit.csv?since=yesterday").status_code == 400
+
+
+def test_free_text_is_kept_to_a_readable_length_and_cannot_reorder_itself(as_role, in_world):
+    from serving.dashboard import actions
+
+    browser = as_role("caseworker")
+    browser.get(f"/households/{in_world.own}?purpose=priority-list")
+    form = {"target": "homelessness", "kind": "contacted", "agrees": "yes"}
+    refused = browser.post(f"/households/{in_world.own}/actions", {**form, "note": "x" * 2_001})
+    assert refused.status_code == 400 and "The note must be 2,000 characters or fewer" in refused.text
+    done = browser.post(f"/households/{in_world.own}/actions", {**form, "note": "paid \u202eon time\u202c today"})
+    assert done.status_code == 303
+    assert actions.timeline(in_world.own)[0]["note"] == "paid on time today"

@@ -159,8 +159,17 @@ def household_page(household: str, request: Request, user=Depends(allowed("house
     return _household_page(request, user, household, *found, purpose)
 
 
+TEXT_FIELDS = {"reason": "The reason", "outcome": "What happened", "disagreement": "Why you disagree",
+               "note": "The note"}
+MAX_TEXT = 2_000
+# Characters that reorder how text is shown (right-to-left overrides and isolates): a note could otherwise
+# display as something other than what was typed
+BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+
+
 def _action_errors(form) -> dict:
-    errors = {}
+    errors = {field: f"{label} must be {MAX_TEXT:,} characters or fewer"
+              for field, label in TEXT_FIELDS.items() if len(form.get(field, "")) > MAX_TEXT}
     if form.get("target") not in lists.TARGETS:
         errors["target"] = "Choose which risk this action is about"
     kind = form.get("kind")
@@ -185,7 +194,7 @@ async def record_action(household: str, request: Request, user=Depends(allowed("
     found = _household(request, user, household)
     if found is None:
         return render(request, "message.html", 404, heading="Household not found", paragraphs=[])
-    fields = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+    fields = {k: str(v).translate(BIDI_CONTROLS) for k, v in form.items() if k != "csrf_token"}
     purpose = fields.get("purpose") if fields.get("purpose") in PURPOSES else "follow-up"
     errors = _action_errors(fields)
     if errors:
