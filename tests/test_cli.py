@@ -74,6 +74,7 @@ def test_link_then_features_end_to_end(small_borough, tmp_path):
     frame = pd.read_parquet(matrix)
     assert sorted(frame["as_of"].unique()) == [pd.Timestamp("2024-06-01"), pd.Timestamp("2024-07-01")]
     assert "2 as-of dates" in result.output
+    assert "s] Building features on duckdb" in result.output  # no live bar in a log: each step on a line
     assert json.loads((tmp_path / "m.features.json").read_text())["features"]
 
 
@@ -152,3 +153,12 @@ def test_a_csv_that_cannot_be_parsed_is_named_in_one_line(small_borough, tmp_pat
     result = runner.invoke(app, ["features", "--data", str(small_borough), "--out", str(out_folder),
                                  "--as-of", "2024-06-01"])
     assert result.exit_code == 1 and "Traceback" not in result.output and "a-folder" in result.output
+
+
+@pytest.mark.parametrize("extra, said", [
+    (["--out", "scores.xlsx", "--model-version", "latest"], "name a .parquet or a .csv file"),
+    (["--out", "scores.parquet", "--model-version", "2"], "names a version of one model: pass --target too"),
+])
+def test_score_refuses_what_it_cannot_do_before_any_work(small_borough, tmp_path, extra, said):
+    result = runner.invoke(app, ["score", "--data", str(small_borough), "--as-of", "2024-06-01", *extra])
+    assert result.exit_code == 1 and said in " ".join(result.output.split()), result.output

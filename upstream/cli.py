@@ -39,9 +39,31 @@ def friendly_errors(fn):
     return wrapper
 
 
+class _Steps(Progress):
+    """Rich's live bar on a terminal; in a log or CI, where it cannot redraw, each new step on a line of its own
+    with the time since the command began, so a long run is never silent."""
+
+    def add_task(self, description: str, *args, **kwargs):
+        self._said(description)
+        return super().add_task(description, *args, **kwargs)
+
+    def update(self, task_id, *, description: str | None = None, **kwargs):
+        if description is not None and description != next(t.description for t in self.tasks if t.id == task_id):
+            self._said(description)
+        return super().update(task_id, description=description, **kwargs)
+
+    def _said(self, description: str):
+        if not self.console.is_terminal:
+            self.console.print(f"[{self.get_time() - self._started:6.1f} s] {description}", highlight=False)
+
+    def __enter__(self):
+        self._started = self.get_time()
+        return super().__enter__()
+
+
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=not sys.stderr.isatty())
+    return _Steps(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=not sys.stderr.isatty())
 
 
 @app.command()
@@ -205,7 +227,7 @@ def features(
         raise UserError(f"unknown engine {engine!r}; choose duckdb or spark")
     dates = [_month_start(d) for d in as_of or []]
     with _progress() as progress:
-        task = progress.add_task("Linking records", total=None if links_file else 7)
+        task = progress.add_task("Reading links" if links_file else "Linking records", total=None if links_file else 7)
         links = read_links(links_file, data) if links_file else run_link(
             data, work=_work_dir(), progress=lambda _: progress.advance(task))
         progress.update(task, description=f"Building features on {engine}", total=None)
@@ -381,6 +403,10 @@ def score(
     if out_file is None and model_version not in (None, "champion"):
         raise UserError("the caseworkers' risk lists come only from the approved champion: pass --out FILE to "
                         f"score version {model_version} for evaluation")
+    if out_file is not None and out_file.suffix.lower() not in (".parquet", ".csv"):
+        raise UserError(f"--out {out_file}: name a .parquet or a .csv file")
+    if target is None and model_version not in (None, "champion", "challenger", "latest"):
+        raise UserError(f"--model-version {model_version} names a version of one model: pass --target too")
     with _progress() as progress:
         task = progress.add_task("Preparing features", total=None)
         matrix = _matrix_for(data, features_file, lambda m: progress.update(task, description=m))
@@ -412,7 +438,7 @@ def _gated(name: str, version: str):
     try:
         servable(name, version)
     except NotServable as exc:
-        raise UserError(f"{exc}; pass --model-version to score it for evaluation only") from None
+        raise UserError(f"{exc}; pass --model-version and --out FILE to score it for evaluation only") from None
 
 
 def _scored_file_rows(matrix: Path, date, target: str, model_version: str | None, note):
