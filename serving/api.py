@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from serving import explanations, ranking, tokens
+from serving.dashboard import audit, households
 from serving.database import DatabaseUnavailable
 from serving.feature_build import month_number
 from serving.schemas import (
@@ -24,7 +25,6 @@ from serving.schemas import (
 from serving.scoring import NotServed, Scored, Scoring
 
 log = logging.getLogger("upstream.serving")
-INLINE = 20  # households scored on the event loop; larger batches go to a worker thread
 MLFLOW_UI = os.environ.get("UPSTREAM_MLFLOW_UI", "http://127.0.0.1:5000")
 errors = {400: {"model": Problem, "description": "The body is not JSON"},
           401: {"model": Problem, "description": "No API token, or an unknown one"},
@@ -37,22 +37,36 @@ app = FastAPI(title="Upstream", version="1", description="Risk scores, reasons a
 bearer = HTTPBearer(auto_error=False, description="An API token from `upstream tokens create`")
 
 
-async def role(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:
+async def holder(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> tuple[str, str]:
+    """(name, role) of the request's token."""
     # on the event loop, not a thread: one indexed read (~0.2 ms), and PostgreSQL connects time out in 5 s
     if credentials is None:
         raise HTTPException(401, "send an API token: Authorization: Bearer <token>",
                             headers={"WWW-Authenticate": "Bearer"})
-    found = tokens.role_of(credentials.credentials)
+    found = tokens.holder_of(credentials.credentials)
     if found is None:
         raise HTTPException(401, "unknown API token", headers={"WWW-Authenticate": "Bearer"})
     return found
 
 
-async def may_score(who: str = Depends(role)) -> str:
-    if who != "service":
-        raise HTTPException(403, f"a {who} token may read health and model information only; scoring needs a "
+async def role(who: tuple[str, str] = Depends(holder)) -> str:
+    return who[1]
+
+
+async def may_score(who: tuple[str, str] = Depends(holder)) -> str:
+    """The token's name, if it may score."""
+    if who[1] != "service":
+        raise HTTPException(403, f"a {who[1]} token may read health and model information only; scoring needs a "
                                  "service token")
-    return who
+    return who[0]
+
+
+@app.exception_handler(RequestValidationError)
+async def _invalid(_: Request, exc: RequestValidationError):
+    """422 naming where and why, never echoing the input: it may hold UPRNs, and FastAPI's own answer failed
+    (a 500, logged with the whole body) on a NaN it could not write back as JSON."""
+    return JSONResponse({"detail": [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+                                    for e in exc.errors()]}, status_code=422)
 
 
 @app.exception_handler(DatabaseUnavailable)
@@ -137,6 +151,15 @@ def _joined(parts: list[Scored]) -> Scored:
                                      for f in ("x", "raw", "score", "rank", "band")))
 
 
+def _pseudonym(household) -> str | None:
+    """The household's pseudonym for the audit log (never its UPRN): from the feature build's key map."""
+    if not isinstance(household, ByUprn):
+        return household.household_key[:80]
+    register = households.register(household.as_of)
+    found = register["household"].get(int(household.uprn)) if len(register) else None
+    return found or None
+
+
 def _identity(household) -> dict:
     if isinstance(household, ByUprn):
         return {"uprn": household.uprn, "as_of": household.as_of}
@@ -150,32 +173,39 @@ def _results(scored: Scored, households: list, target: str) -> list[dict]:
             for i, h in enumerate(households)]
 
 
-async def _run(fn, *args, inline: bool):
-    return fn(*args) if inline else await anyio.to_thread.run_sync(fn, *args)
-
-
 @app.post("/score", response_model=ScoreResponse, response_model_exclude_none=True, responses=errors,
           summary="Score households: probability, band, rank in the borough and the top reasons")
-async def score(body: ScoreRequest, request: Request, _: str = Depends(may_score)) -> dict:
+async def score(body: ScoreRequest, request: Request, token: str = Depends(may_score)) -> dict:
     scoring = scoring_of(request)
 
     def work():
         scored, ordered = _score(scoring, body.target, body.households, ("body", "households"))
+        by_uprn = sum(isinstance(h, ByUprn) for h in body.households)
+        audit.record(f"token {token}", "service", "scored via API",
+                     detail=f"{body.target}: {by_uprn} households by UPRN, {len(body.households) - by_uprn} by values")
         return {"results": _results(scored, ordered, body.target)}
 
-    return await _run(work, inline=len(body.households) <= INLINE)
+    # In a worker thread, however small: a month first asked for is ranked over the whole borough (seconds),
+    # which on the event loop held up every other request, health checks included
+    return await anyio.to_thread.run_sync(work)
 
 
 @app.post("/explain", response_model=Explanation, response_model_exclude_none=True, responses=errors,
           summary="The full TreeSHAP breakdown of one household's score")
-async def explain(body: ExplainRequest, request: Request, _: str = Depends(may_score)) -> dict:
+async def explain(body: ExplainRequest, request: Request, token: str = Depends(may_score)) -> dict:
     scoring = scoring_of(request)
-    scored, _ = _score(scoring, body.target, [body.household], ("body", "household"))
-    model, contrib = scored.served.model, scored.contributions()
-    full = explanations.detailed(model, scored.x, contrib, top=None)[0]
-    result = _results(scored, [body.household], body.target)[0]
-    return {**result, "raw_score": float(scored.raw[0]), "expected_value": float(contrib[0, -1]),
-            "contributions": full}
+
+    def work():
+        scored, _ = _score(scoring, body.target, [body.household], ("body", "household"))
+        audit.record(f"token {token}", "service", "explained via API", household=_pseudonym(body.household),
+                     detail=body.target)
+        model, contrib = scored.served.model, scored.contributions()
+        full = explanations.detailed(model, scored.x, contrib, top=None)[0]
+        result = _results(scored, [body.household], body.target)[0]
+        return {**result, "raw_score": float(scored.raw[0]), "expected_value": float(contrib[0, -1]),
+                "contributions": full}
+
+    return await anyio.to_thread.run_sync(work)
 
 
 @app.get("/models", response_model=ModelsResponse, responses={k: errors[k] for k in (401, 503)},

@@ -48,10 +48,45 @@ class Readiness:
         await send({"type": "http.response.body", "body": payload})
 
 
+MAX_BODY = int(os.environ.get("UPSTREAM_MAX_BODY_BYTES", str(2 << 20)))  # 1,000 households by values is ~0.6 MB
+
+
+class Guard:
+    """ASGI middleware for what BentoML serves of its own: its index page (Swagger UI, which loads a
+    third-party tag manager script on the dashboard's origin) and its assets are not served, `/` leads to
+    the dashboard; and a body declared larger than MAX_BODY is refused before it is read."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            path = scope["path"]
+            if path == "/" and scope["method"] in ("GET", "HEAD"):
+                return await self._answer(send, 303, b"", [(b"location", b"/ui/")])
+            if path.startswith(("/static_content", "/assets")):
+                return await self._answer(send, 404, b'{"detail": "Not Found"}')
+            declared = dict(scope["headers"]).get(b"content-length")
+            if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+                said = f"the body is larger than {MAX_BODY:,} bytes: send fewer households a request"
+                return await self._answer(send, 413, json.dumps({"detail": said}).encode())
+        return await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _answer(send, status: int, body: bytes, headers: list | None = None):
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+            (b"x-content-type-options", b"nosniff"), *(headers or [])]})
+        await send({"type": "http.response.body", "body": body})
+
+
 # Per request, an access-log line and OpenTelemetry's spans cost about as much as scoring a household: off
 # unless asked for (UPSTREAM_ACCESS_LOG=1; UPSTREAM_TRACING=1 with a tracing exporter in BentoML's configuration).
+# /metrics too (UPSTREAM_METRICS=1): it answers anyone, and labels its series with every path asked for, the
+# dashboard's household pages included, so it belongs on a monitoring network only.
 @bentoml.service(name="upstream", traffic={"timeout": 120}, workers=int(os.environ.get("UPSTREAM_WORKERS", "1")),
                  logging={"access": {"enabled": os.environ.get("UPSTREAM_ACCESS_LOG") == "1"}},
+                 metrics={"enabled": os.environ.get("UPSTREAM_METRICS") == "1"},
                  tracing={"excluded_urls": "" if os.environ.get("UPSTREAM_TRACING") == "1" else "."})
 @bentoml.asgi_app(api, path="/")
 @bentoml.asgi_app(dashboard_app, path="/ui")  # the dashboard; mounted first, so "/" does not shadow it
@@ -84,3 +119,4 @@ class Upstream:
 
 
 Upstream.add_asgi_middleware(Readiness)
+Upstream.add_asgi_middleware(Guard)

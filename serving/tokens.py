@@ -2,7 +2,7 @@
 
 A token is 256 random bits, so its SHA-256 is as good as a slow password hash against guessing and lets
 the store be searched by it. Roles: `service` may score and explain; `monitor` may only read health and
-model information.
+model information. A revoked token's hash is replaced, so it matches nothing; its row stays, with who held it.
 """
 from __future__ import annotations
 
@@ -44,14 +44,37 @@ def create(name: str, role: str) -> str:
     return token
 
 
-_lookup = sa.select(api_tokens.c.sha256, api_tokens.c.role).where(api_tokens.c.sha256 == sa.bindparam("digest"))
+REVOKED = "revoked:"  # what a revoked token's hash is replaced by (with its id): no SHA-256 looks like it
+_lookup = sa.select(api_tokens.c.sha256, api_tokens.c.name, api_tokens.c.role).where(
+    api_tokens.c.sha256 == sa.bindparam("digest"))
 
 
-def role_of(token: str) -> str | None:
-    """The role a presented token carries, or None for an unknown one. Raises DatabaseUnavailable."""
+def holder_of(token: str) -> tuple[str, str] | None:
+    """(name, role) of a presented token, or None for an unknown or revoked one. Raises DatabaseUnavailable."""
     digest = _digest(token)
     with available(), engine().connect() as db:  # a statement built once: this runs on every request
         row = db.execute(_lookup, {"digest": digest}).first()
     if row is None or not hmac.compare_digest(row.sha256, digest):
         return None
-    return row.role
+    return row.name, row.role
+
+
+def role_of(token: str) -> str | None:
+    found = holder_of(token)
+    return found[1] if found else None
+
+
+def revoke(name: str) -> int:
+    """Revoke every live token called NAME at once; returns how many (ValueError when none)."""
+    with available(), engine().begin() as db:
+        live = db.execute(sa.select(api_tokens.c.id).where(api_tokens.c.name == name.strip(),
+                                                           ~api_tokens.c.sha256.startswith(REVOKED))).scalars().all()
+        for token_id in live:
+            db.execute(api_tokens.update().where(api_tokens.c.id == token_id).values(sha256=f"{REVOKED}{token_id}"))
+    if not live:
+        raise ValueError(f"no live API token is called {name.strip()!r}")
+    return len(live)
+
+
+def revoked(sha256: str) -> bool:
+    return sha256.startswith(REVOKED)

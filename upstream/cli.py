@@ -672,12 +672,27 @@ def tokens_create(
     from serving import tokens
     from serving.database import DatabaseUnavailable
 
+    from serving.dashboard import audit
+
     try:
         token = tokens.create(name, role)
+        audit.record("upstream tokens", "admin", "created API token", detail=f"{name.strip()} ({role})")
     except DatabaseUnavailable as exc:
         raise UserError(str(exc)) from None
     console.print(f"Created a {role} token for {name.strip()}. Keep it secret: it is shown only now.")
     typer.echo(token)
+
+
+@tokens_app.command("revoke")
+@friendly_errors
+def tokens_revoke(name: str = typer.Option(..., help="The name the token was created with.")):
+    """Revoke a token at once (every live token of that name): the next request with it is refused."""
+    from serving import tokens
+    from serving.dashboard import audit
+
+    count = tokens.revoke(name)
+    audit.record("upstream tokens", "admin", "revoked API token", detail=name.strip())
+    console.print(f"Revoked {count} token{'s' if count > 1 else ''} called {name.strip()}.")
 
 
 users_app = typer.Typer(help="Dashboard accounts (passwords stored as argon2 hashes).", no_args_is_help=True)

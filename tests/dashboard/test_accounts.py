@@ -106,3 +106,18 @@ def test_single_sign_on_to_a_disabled_account_is_refused(admin_and_casey):
     with pytest.raises(accounts.Disabled):
         accounts.from_single_sign_on("https://idp.example", "subject-1", "sam", "analyst", ())
     assert accounts.one(person.id)["single_sign_on"]
+
+
+def test_an_admin_revokes_an_api_token_from_the_tokens_page(admin_and_casey):
+    from serving import tokens
+    from serving.dashboard import audit
+
+    admin, _, _ = admin_and_casey
+    token = tokens.create("the housing system", "service")
+    admin.get("/admin/tokens")
+    assert admin.post("/admin/tokens/revoke", {"name": "the housing system"}).status_code == 303
+    assert tokens.role_of(token) is None and "Revoked" in admin.get("/admin/tokens").text
+    assert audit.search(what="revoked API token", who="ada")[0]["detail"] == "the housing system"
+    admin.get("/admin/tokens")
+    again = admin.post("/admin/tokens/revoke", {"name": "the housing system"})
+    assert again.status_code == 400 and "No live API token" in again.text

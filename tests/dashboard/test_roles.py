@@ -28,6 +28,7 @@ ROUTES = [
     ("POST", "/admin/users/1/unlock", {}, {AD}, 303),
     ("GET", "/admin/tokens", None, {AD}, 200),
     ("POST", "/admin/tokens", {"name": "a test system", "role": "monitor"}, {AD}, 200),
+    ("POST", "/admin/tokens/revoke", {"name": "a test system"}, {AD}, 303),
     ("GET", "/admin/audit", None, {AD}, 200),
     ("GET", "/admin/audit.csv?what=viewed+household", None, {AD}, 200),
 ]

@@ -178,3 +178,67 @@ def test_values_the_dictionary_cannot_word_are_still_explained(served, borough_a
     texts = {c["feature"]: c["text"] for c in response.json()["contributions"]}
     if "ct_highest_stage_12m" in texts:
         assert texts["ct_highest_stage_12m"].endswith(": 9")
+
+
+def test_what_a_token_scored_or_explained_is_audited_by_pseudonym_never_uprn(served, borough_at):
+    from serving.dashboard import audit
+
+    row = borough_at.iloc[3]
+    household = {"uprn": str(int(row["uprn"])), "as_of": AS_OF}
+    assert post(served, "/score", {"target": "homelessness", "households": [household] * 2}).status_code == 200
+    assert post(served, "/explain", {"target": "homelessness", "household": household}).status_code == 200
+    with registry_of(served.home):
+        scored = audit.search(what="scored via API")[0]
+        explained = audit.search(what="explained via API")[0]
+    assert scored["who"].startswith("token ") and "2 households by UPRN" in scored["detail"]
+    assert explained["household"] == row["household_key"]
+    assert str(int(row["uprn"])) not in str([scored, explained])
+
+
+def test_a_body_with_nan_is_a_422_that_never_echoes_the_input(served, borough_at):
+    uprn = str(int(borough_at.iloc[0]["uprn"]))
+    body = ('{"target": "homelessness", "households": [{"uprn": "%s", "as_of": "%s", "features": NaN}]}'
+            % (uprn, AS_OF))
+    response = httpx.post(f"{served.url}/score", content=body, timeout=30,
+                          headers={**served.headers(), "Content-Type": "application/json"})
+    assert response.status_code == 422 and uprn not in response.text
+    assert uprn not in (served.home / "server.log").read_text()
+
+
+def test_a_revoked_token_is_refused_at_once_and_the_revocation_audited(served):
+    from typer.testing import CliRunner
+
+    from serving.dashboard import audit
+    from upstream.cli import app
+
+    with registry_of(served.home):
+        created = CliRunner().invoke(app, ["tokens", "create", "--name", "a leaver's script", "--role", "monitor"])
+        token = created.output.strip().splitlines()[-1]
+        assert httpx.get(f"{served.url}/models", headers=served.headers(token)).status_code == 200
+        revoked = CliRunner().invoke(app, ["tokens", "revoke", "--name", "a leaver's script"])
+        assert revoked.exit_code == 0, revoked.output
+        assert httpx.get(f"{served.url}/models", headers=served.headers(token)).status_code == 401
+        assert [r["what"] for r in audit.search(who="upstream tokens")][:2] == ["revoked API token",
+                                                                                 "created API token"]
+        again = CliRunner().invoke(app, ["tokens", "revoke", "--name", "a leaver's script"])
+        assert again.exit_code == 1 and "no live API token" in again.output
+
+
+def test_bentomls_own_page_is_not_served_and_huge_bodies_are_refused_unread(served):
+    index = httpx.get(f"{served.url}/", follow_redirects=False)
+    assert index.status_code == 303 and index.headers["location"] == "/ui/"
+    assert httpx.get(f"{served.url}/static_content/index.css").status_code == 404
+    big = httpx.post(f"{served.url}/score", content=b"{" + b" " * (3 << 20) + b"}", timeout=30,
+                     headers={**served.headers(), "Content-Type": "application/json"})
+    assert big.status_code == 413 and "larger than" in big.json()["detail"]
+
+
+def test_metrics_are_off_unless_asked_for():
+    """/metrics answers anyone and labels series with every path asked for: off unless UPSTREAM_METRICS=1
+    (this process never sets it; the served fixture's server does)."""
+    import os
+
+    import serving.service
+
+    assert "UPSTREAM_METRICS" not in os.environ
+    assert serving.service.Upstream.config["metrics"]["enabled"] is False

@@ -105,8 +105,9 @@ async def change_user(user_id: int, change: str, request: Request, user=Depends(
 
 def _tokens_page(request: Request, created=None, errors=None, status_code=200):
     with available(), engine().connect() as db:
-        rows = db.execute(sa.select(tokens.api_tokens.c.name, tokens.api_tokens.c.role, tokens.api_tokens.c.created_at)
-                          .order_by(tokens.api_tokens.c.id.desc())).mappings().all()
+        c = tokens.api_tokens.c
+        rows = db.execute(sa.select(c.name, c.role, c.created_at, c.sha256).order_by(c.id.desc())).mappings().all()
+    rows = [{**r, "revoked": tokens.revoked(r["sha256"])} for r in rows]
     return render(request, "admin_tokens.html", status_code, tokens=rows, ROLES=tokens.ROLES, created=created,
                   errors=errors or {})
 
@@ -127,6 +128,18 @@ async def create_token(request: Request, user=Depends(allowed("admin"))):
     response = _tokens_page(request, created=token)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@router.post("/admin/tokens/revoke")
+async def revoke_token(request: Request, user=Depends(allowed("admin"))):
+    form = await checked_form(request)
+    name = str(form.get("name", ""))
+    try:
+        tokens.revoke(name)
+    except ValueError as exc:
+        return _tokens_page(request, errors={"name": _sentence(exc)}, status_code=400)
+    audit.record(user.name, user.role, "revoked API token", detail=name)
+    return RedirectResponse(f"{root(request)}/admin/tokens", status_code=303)
 
 
 def _audit_filters(request: Request) -> tuple[dict, dict, dict]:
