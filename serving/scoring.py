@@ -68,6 +68,11 @@ class Scoring:
                     self._rankings[key] = ranking.MonthRanking.of(raw, self.build.uprns(rows))
         return self._rankings[key]
 
+    def ranked(self, target: str, months) -> bool:
+        """Whether TARGET's borough rankings at MONTHS are at hand: then scoring asks no borough-wide work."""
+        served = self.selection.models.get(target)
+        return served is not None and all((target, served.version, int(m)) in self._rankings for m in set(months))
+
     def known(self, target: str, rows: np.ndarray, months: np.ndarray) -> Scored:
         """Households of the build (ROWS found by `build.find`), ranked where they stand."""
         served = self.served(target)

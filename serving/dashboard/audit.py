@@ -27,9 +27,16 @@ COLUMNS = ("id", "at", "who", "role", "household", "what", "purpose", "detail")
 
 
 def record(who: str, role: str, what: str, household: str | None = None, purpose: str = "", detail: str = "") -> None:
+    record_all([{"who": who, "role": role, "what": what, "household": household, "purpose": purpose,
+                 "detail": detail}])
+
+
+def record_all(rows: list[dict]) -> None:
+    """ROWS (who, role, what and optionally household, purpose, detail) in one transaction: all or none."""
+    at = dt.datetime.now(dt.timezone.utc)
     with available(), engine().begin() as db:
-        db.execute(audit_log.insert().values(at=dt.datetime.now(dt.timezone.utc), who=who, role=role,
-                                             household=household, what=what, purpose=purpose, detail=detail))
+        db.execute(audit_log.insert(), [{"household": None, "purpose": "", "detail": "", **row, "at": at}
+                                        for row in rows])
 
 
 def search(who: str = "", what: str = "", household: str = "", since: dt.date | None = None,

@@ -149,8 +149,8 @@ def served(model_borough, model_matrix, tmp_path_factory):
     home = tmp_path_factory.mktemp("serving-home")
     service_token, monitor_token = approved_home(home, model_borough, model_matrix, tmp_path_factory.mktemp("exp"))
     # /metrics on, as a monitoring network would have it (off by default: serving/service.py)
-    server = start_server(home_env(home, UPSTREAM_REFRESH_SECONDS="1", UPSTREAM_METRICS="1"), model_matrix,
-                          home / "server.log")
+    server = start_server(home_env(home, UPSTREAM_REFRESH_SECONDS="1", UPSTREAM_METRICS="1",
+                                   UPSTREAM_API_AUDIT_SECONDS="1"), model_matrix, home / "server.log")
     try:
         yield Served(home, model_matrix, model_borough, server, service_token, monitor_token)
     finally:
