@@ -8,6 +8,7 @@ from upstream import config
 def test_home_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("UPSTREAM_HOME", str(tmp_path / "a"))
     assert config.home() == tmp_path / "a" and (tmp_path / "a").is_dir()
+    assert stat.S_IMODE((tmp_path / "a").stat().st_mode) == 0o700  # a new home is its owner's alone
     monkeypatch.setenv("UPSTREAM_HOME", str(tmp_path / "b"))
     assert config.home() == tmp_path / "b"
 

@@ -21,7 +21,7 @@ def project_root(start: Path | None = None) -> Path:
 
 def home() -> Path:
     path = Path(os.environ.get("UPSTREAM_HOME") or project_root() / ".upstream")
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)  # risk lists, hashes and features: the owner's only
     return path
 
 

@@ -237,6 +237,8 @@ def test_bentomls_own_page_is_not_served_and_huge_bodies_are_refused_unread(serv
     big = httpx.post(f"{served.url}/score", content=b"{" + b" " * (3 << 20) + b"}", timeout=30,
                      headers={**served.headers(), "Content-Type": "application/json"})
     assert big.status_code == 413 and "larger than" in big.json()["detail"]
+    models = httpx.get(f"{served.url}/models", headers=served.headers())
+    assert models.headers["cache-control"] == "no-store" and models.headers["x-content-type-options"] == "nosniff"
 
 
 def test_metrics_are_off_unless_asked_for():
