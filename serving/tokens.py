@@ -59,11 +59,6 @@ def holder_of(token: str) -> tuple[str, str] | None:
     return row.name, row.role
 
 
-def role_of(token: str) -> str | None:
-    found = holder_of(token)
-    return found[1] if found else None
-
-
 def revoke(name: str) -> int:
     """Revoke every live token called NAME at once; returns how many (ValueError when none)."""
     with available(), engine().begin() as db:

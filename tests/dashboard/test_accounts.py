@@ -116,7 +116,7 @@ def test_an_admin_revokes_an_api_token_from_the_tokens_page(admin_and_casey):
     token = tokens.create("the housing system", "service")
     admin.get("/admin/tokens")
     assert admin.post("/admin/tokens/revoke", {"name": "the housing system"}).status_code == 303
-    assert tokens.role_of(token) is None and "Revoked" in admin.get("/admin/tokens").text
+    assert tokens.holder_of(token) is None and "Revoked" in admin.get("/admin/tokens").text
     assert audit.search(what="revoked API token", who="ada")[0]["detail"] == "the housing system"
     admin.get("/admin/tokens")
     again = admin.post("/admin/tokens/revoke", {"name": "the housing system"})

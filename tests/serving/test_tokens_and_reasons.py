@@ -27,7 +27,7 @@ def test_tokens_create_prints_the_token_last_and_stores_only_its_hash(tmp_path, 
         stored = db.execute(sa.select(tokens.api_tokens)).mappings().one()
     assert stored["sha256"] == hashlib.sha256(token.encode()).hexdigest() and stored["role"] == "service"
     assert token.encode() not in (tmp_path / "app.db").read_bytes()
-    assert tokens.role_of(token) == "service" and tokens.role_of(token[:-1] + "x") is None
+    assert tokens.holder_of(token)[1] == "service" and tokens.holder_of(token[:-1] + "x") is None
     refused = CliRunner().invoke(app, ["tokens", "create", "--name", "x", "--role", "admin"])
     assert refused.exit_code == 1 and "unknown role 'admin'" in refused.output
     database._engines.clear()
