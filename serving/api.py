@@ -39,15 +39,6 @@ app = FastAPI(title="Upstream", version="1", description="Risk scores, reasons a
 bearer = HTTPBearer(auto_error=False, description="An API token from `upstream tokens create`")
 
 
-@app.middleware("http")
-async def _not_kept(request: Request, call_next):
-    """Scores tied to UPRNs are not for caches, and are JSON whatever a browser guesses."""
-    response = await call_next(request)
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
 async def holder(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> tuple[str, str]:
     """(name, role) of the request's token."""
     # on the event loop, not a thread: one indexed read (~0.2 ms), and PostgreSQL connects time out in 5 s

@@ -43,8 +43,8 @@ class Readiness:
                     "models": {t: {"version": s.version, "source": s.source} for t, s in selection.models.items()}}
             status = 200
         payload = json.dumps(body).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
         await send({"type": "http.response.body", "body": payload})
 
 
@@ -54,7 +54,9 @@ MAX_BODY = int(os.environ.get("UPSTREAM_MAX_BODY_BYTES", str(2 << 20)))  # 1,000
 class Guard:
     """ASGI middleware for what BentoML serves of its own: its index page (Swagger UI, which loads a
     third-party tag manager script on the dashboard's origin) and its assets are not served, `/` leads to
-    the dashboard; and a body declared larger than MAX_BODY is refused before it is read."""
+    the dashboard; a body declared larger than MAX_BODY is refused before it is read; and every answer
+    of the API is marked for no cache (scores are tied to UPRNs) and as the type it says it is."""
+    KEPT_OUT = [(b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]
 
     def __init__(self, app):
         self.app = app
@@ -70,13 +72,23 @@ class Guard:
             if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
                 said = f"the body is larger than {MAX_BODY:,} bytes: send fewer households a request"
                 return await self._answer(send, 413, json.dumps({"detail": said}).encode())
+            if path.startswith("/ui"):  # the dashboard sets its own (its pages not kept, its assets cached)
+                return await self.app(scope, receive, send)
+
+            async def marked(message):
+                if message["type"] == "http.response.start":
+                    given = {name.lower() for name, _ in message.get("headers", [])}
+                    message["headers"] = [*message.get("headers", []),
+                                          *((k, v) for k, v in self.KEPT_OUT if k not in given)]
+                await send(message)
+            return await self.app(scope, receive, marked)
         return await self.app(scope, receive, send)
 
     @staticmethod
     async def _answer(send, status: int, body: bytes, headers: list | None = None):
         await send({"type": "http.response.start", "status": status, "headers": [
             (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-            (b"x-content-type-options", b"nosniff"), *(headers or [])]})
+            *Guard.KEPT_OUT, *(headers or [])]})
         await send({"type": "http.response.body", "body": body})
 
 
