@@ -28,6 +28,9 @@ NAVIGATION = [("Priority list", "/list", "priority list"), ("Team", "/team", "te
               ("Models", "/models", "model versions"), ("Performance", "/performance", "performance"),
               ("Users", "/admin/users", "admin"), ("API tokens", "/admin/tokens", "admin"),
               ("Audit log", "/admin/audit", "admin")]
+# The permission each page needs, so that signing in never returns someone to a page their role may not open
+PAGES = {"list": "priority list", "households": "household", "team": "team", "models": "model versions",
+         "performance": "performance", "admin": "admin"}
 
 
 def normalised_role(role: str) -> str:
@@ -40,6 +43,12 @@ def normalised_role(role: str) -> str:
 
 def may(role: str, permission: str) -> bool:
     return role in MAY[permission]
+
+
+def landing(role: str, asked: str | None) -> str:
+    """Where ROLE goes after signing in: the page they asked for if their role may open it, else their start."""
+    section = (asked or "").split("?")[0].strip("/").split("/")[0]
+    return asked if asked and section in PAGES and may(role, PAGES[section]) else HOME[role]
 
 
 def sees_ward(wards: tuple[str, ...], ward: str | None) -> bool:

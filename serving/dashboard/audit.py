@@ -10,6 +10,7 @@ import io
 import sqlalchemy as sa
 
 from serving.dashboard.store import append_only, available, engine, metadata
+from serving.dashboard.uk_time import as_utc, day_starts
 
 audit_log = append_only(sa.Table(
     "audit_log", metadata,
@@ -41,7 +42,7 @@ def record_all(rows: list[dict]) -> None:
 
 def search(who: str = "", what: str = "", household: str = "", since: dt.date | None = None,
            until: dt.date | None = None, limit: int | None = 500) -> list[dict]:
-    """Rows matching every filter given, newest first."""
+    """Rows matching every filter given, newest first (SINCE and UNTIL are UK days)."""
     where = []
     if who:
         where.append(audit_log.c.who == who)
@@ -50,9 +51,9 @@ def search(who: str = "", what: str = "", household: str = "", since: dt.date | 
     if household:
         where.append(audit_log.c.household == household)
     if since:
-        where.append(audit_log.c.at >= dt.datetime.combine(since, dt.time(), dt.timezone.utc))
+        where.append(audit_log.c.at >= day_starts(since))
     if until:
-        where.append(audit_log.c.at < dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.timezone.utc))
+        where.append(audit_log.c.at < day_starts(until + dt.timedelta(days=1)))
     query = audit_log.select().where(*where).order_by(audit_log.c.id.desc())
     with available(), engine().connect() as db:
         return [dict(row) for row in db.execute(query.limit(limit) if limit else query).mappings()]
@@ -68,5 +69,5 @@ def as_csv(rows: list[dict]) -> str:
     writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "at": row["at"].isoformat(timespec="seconds")})
+        writer.writerow({**row, "at": as_utc(row["at"]).isoformat(timespec="seconds")})
     return out.getvalue()

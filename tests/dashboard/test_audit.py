@@ -151,3 +151,21 @@ def test_free_text_is_kept_to_a_readable_length_and_cannot_reorder_itself(as_rol
     done = browser.post(f"/households/{in_world.own}/actions", {**form, "note": "paid \u202eon time\u202c today"})
     assert done.status_code == 303
     assert actions.timeline(in_world.own)[0]["note"] == "paid on time today"
+
+
+def test_times_are_shown_and_filtered_in_uk_time_and_exported_in_utc(as_role, in_world):
+    import datetime as dt
+
+    from serving.dashboard import audit
+    from serving.dashboard.store import engine
+
+    summer_night = dt.datetime(2026, 6, 30, 23, 30, tzinfo=dt.timezone.utc)  # 00:30 BST on 1 July
+    with engine().begin() as db:
+        db.execute(audit.audit_log.insert().values(at=summer_night, who="night-owl", role="admin", what="signed in"))
+    assert [r["who"] for r in audit.search(who="night-owl", since=dt.date(2026, 7, 1), until=dt.date(2026, 7, 1))
+            ] == ["night-owl"]
+    assert not audit.search(who="night-owl", until=dt.date(2026, 6, 30))
+    admin = as_role("admin")
+    assert "01 Jul 2026 00:30:00 BST" in admin.get("/admin/audit?who=night-owl").text
+    exported = list(csv.DictReader(io.StringIO(admin.get("/admin/audit.csv?who=night-owl").text)))
+    assert [r["at"] for r in exported] == ["2026-06-30T23:30:00+00:00"]

@@ -74,6 +74,13 @@ def test_a_signed_in_person_at_the_sign_in_page_goes_on_to_their_start_page(as_r
     assert analyst.get("/sign-in?next=/models").headers["location"] == "/models"
 
 
+def test_signing_in_never_lands_on_a_page_the_role_may_not_open(as_role):
+    assert as_role(AN).get("/sign-in?next=/list%3Fband%3Dhigh").headers["location"] == "/performance"
+    assert as_role(CW).get("/sign-in?next=/admin/audit").headers["location"] == "/list"
+    assert as_role(CW).get("/sign-in?next=/nowhere").headers["location"] == "/list"
+    assert as_role(AD).get("/sign-in?next=/admin/audit%3Fwho%3Dcasey").headers["location"] == "/admin/audit?who=casey"
+
+
 @pytest.mark.parametrize("role", [CW, TM, AN, EB, AD])
 def test_households_outside_the_wards_are_refused_and_the_refusal_audited(as_role, in_world, role):
     from serving.dashboard import audit

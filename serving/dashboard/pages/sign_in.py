@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from starlette.exceptions import HTTPException
 
 from serving.dashboard import accounts, audit, single_sign_on
-from serving.dashboard.access import HOME
+from serving.dashboard.access import HOME, landing
 from serving.dashboard.security import checked_form, current_user, safe_next, signed_in, start_session
 from serving.dashboard.web import render, root
 
@@ -37,7 +37,7 @@ def sign_in_page(request: Request):
     next_path = safe_next(request.query_params.get("next"))
     user = current_user(request)
     if user is not None:  # signed in already: where they were going, else their own start page
-        return RedirectResponse(f"{root(request)}{next_path or HOME[user.role]}", status_code=303)
+        return RedirectResponse(f"{root(request)}{landing(user.role, next_path)}", status_code=303)
     return _page(request, next_path=next_path)
 
 
@@ -55,7 +55,7 @@ async def sign_in(request: Request):
         return _page(request, {"name": message}, name, next_path, 400)
     start_session(request, user)
     audit.record(user.name, user.role, "signed in")
-    return RedirectResponse(f"{root(request)}{next_path or HOME[user.role]}", status_code=303)
+    return RedirectResponse(f"{root(request)}{landing(user.role, next_path)}", status_code=303)
 
 
 @router.post("/sign-out")
@@ -147,4 +147,4 @@ async def sso_callback(request: Request):
                                      "Upstream account, so you have not been signed in. Ask your administrator.")
     start_session(request, user)
     audit.record(user.name, user.role, "signed in", detail="single sign-on")
-    return RedirectResponse(f"{root(request)}{next_path or HOME[user.role]}", status_code=303)
+    return RedirectResponse(f"{root(request)}{landing(user.role, next_path)}", status_code=303)
