@@ -180,7 +180,8 @@ def _fairness_table(facts: VersionFacts) -> dict:
         if g["suppressed"]:
             rows.append([g["attribute"], g["group"], "fewer than 10", "", "", "", "", "suppressed"])
             continue
-        ci = g["tpr_ci"]
+        # Wilson's interval, which the verdict uses: the bootstrap's collapses to 0.000-0.000 when none was reached
+        ci = g.get("tpr_wilson") or (None, None)
         rows.append([g["attribute"], g["group"] + (" (reference)" if g.get("reference") else ""),
                      f"{g['households']:,}", _fmt(g["base_rate"]), _fmt(g["selection_rate"], ".4f"),
                      "" if g["tpr"] is None else f"{g['tpr']:.3f} ({_fmt(ci[0])}-{_fmt(ci[1])})",
@@ -263,8 +264,9 @@ def model_card(facts: VersionFacts) -> list[dict]:
             "Performance is disaggregated by the equality-monitoring fields the council's extracts carry for the "
             "lead person (sex, age band, ethnicity, disability, lone parent), by tenure as the council's records "
             "show it, by ward, and by ethnicity and sex together. \"Not recorded\" is a group of its own. Groups of "
-            f"fewer than {facts.fairness['min_group_size']} households are suppressed."],
-            facts=[(a, r) for a, r in facts.fairness["reference_groups"].items()]),
+            f"fewer than {facts.fairness['min_group_size']} households are suppressed.",
+            "Each group is compared with its attribute's reference group, the largest recorded one:"],
+            facts=[(f"{a}: reference group", r) for a, r in facts.fairness["reference_groups"].items()]),
         _section("Metrics and thresholds", text=[
             f"Each month the {k} highest-scoring households are flagged (the caseworkers' capacity). Precision@{k} "
             f"asks how many of them went on to need help; recall@{k}, what share of all who needed help were "

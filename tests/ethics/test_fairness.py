@@ -1,11 +1,13 @@
 """Fairness at capacity: the report's rules, and its numbers recomputed from its own twin without fairlearn."""
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from ethics.card import _fairness_table
 from ethics.fairness import fairness, selected_at_capacity
 
 
@@ -106,6 +108,8 @@ def test_a_small_group_with_nobody_reached_is_a_disparity_but_not_a_clear_one():
     low, high = by["B"]["tpr_wilson"]
     assert low == 0 and high > 0.2  # the Wilson interval can
     assert not by["B"]["clear_disparity"]
+    shown = {row[1]: row[5] for row in _fairness_table(SimpleNamespace(fairness={"groups": list(by.values())}))["rows"]}
+    assert shown["B"] == f"0.000 (0.000-{high:.3f})"  # the card shows the interval the verdict was judged on
 
     big = held_out({"A": 3000, "B": 3000}, seed=4)
     big.loc[big["group"] == "B", "rank_score"] *= 0.5
