@@ -72,9 +72,11 @@ demo: install
 	  echo "  http://$(SERVE_HOST):$(SERVE_PORT)/score"
 	test "$(DEMO_SERVE)" = no || $(VENV)/bin/upstream serve --host $(SERVE_HOST) --port $(SERVE_PORT) --features $(MATRIX)
 
-# MLflow's own UI over the project's store (artifacts are found through each experiment's fixed location).
+# MLflow's own UI over the project's store, $MLFLOW_TRACKING_URI or SQLite under UPSTREAM_HOME, as every command
+# resolves it (artifacts are found through each experiment's fixed location).
 mlflow-ui: install
-	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(UPSTREAM_HOME)/mlflow.db --host 127.0.0.1 --port 5000
+	$(VENV)/bin/mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri \
+	  "$$($(VENV)/bin/python -c 'from upstream.config import tracking_uri; print(tracking_uri())')"
 
 test: install
 	$(VENV)/bin/pytest

@@ -25,8 +25,9 @@ def evaluate_version(matrix_path: Path, target: str, version: str | None, finger
     first = pd.Timestamp(model.info.get("first_usable_as_of", "1900-01-01"))
     test = matrix[matrix["as_of"] >= first].astype({exp.label: "int64"})
     if test.empty:
-        raise ValueError(f"{name} version {version} was fitted on labels up to {first:%Y-%m}: these extracts have no "
-                         "labelled months after that yet; evaluate it on a later extract")
+        raise ValueError(f"{name} version {version} can be evaluated only on as-of months from {first:%Y-%m} on (it "
+                         "was fitted on the labels of earlier ones), and these extracts have none whose label is "
+                         "known yet: evaluate it on a later extract")
     k = metrics.capacity_by_month(metrics.labelled_share(test, residents), exp.capacity)
     rows = scorer_metrics(score_test(exp, model, test, oracle), exp.label, k)
     table = pd.DataFrame(rows)

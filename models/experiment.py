@@ -105,6 +105,21 @@ class Experiment(Strict):
                              "household out")
         return folds
 
+    @field_validator("as_of_start", "as_of_end")
+    @classmethod
+    def _a_month(cls, day: dt.date | None) -> dt.date | None:
+        if day is not None and day.day != 1:
+            after = (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+            raise ValueError(f"as-of dates are the first of a month (the features are monthly), not {day}: write "
+                             f"{day.replace(day=1)} or {after}")
+        return day
+
+    @model_validator(mode="after")
+    def _a_range_forwards(self) -> Experiment:
+        if self.as_of_start and self.as_of_end and self.as_of_start > self.as_of_end:
+            raise ValueError(f"as_of_start {self.as_of_start} is after as_of_end {self.as_of_end}")
+        return self
+
     @model_validator(mode="after")
     def _no_shorter_gap_than_the_label(self) -> Experiment:
         own = LABEL_WINDOW_MONTHS[self.target]

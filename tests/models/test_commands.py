@@ -75,15 +75,20 @@ def test_an_experiment_with_a_typo_or_a_leaky_window_is_refused(model_borough, t
     assert result.exit_code == 1 and "search" in said(result) and "Traceback" not in result.output
 
 
-def test_mlflow_run_trains_into_the_projects_store(model_borough, quick_experiment, tmp_path):
+@pytest.mark.parametrize("launcher_pointed", [False, True], ids=["launcher-unpointed", "launcher-pointed"])
+def test_mlflow_run_trains_into_the_projects_store(model_borough, quick_experiment, tmp_path, launcher_pointed):
     """As an analyst runs it, with the environment not activated: `mlflow run` in the project folder, on the
-    borough of the instance's own $UPSTREAM_HOME when no data is named."""
+    borough of the instance's own $UPSTREAM_HOME when no data is named. Unpointed, the launcher keeps its own
+    run in ./mlflow.db; pointed at the project's store (as the README says), there is one run and no stray file."""
     home = tmp_path / "home"
     home.mkdir()
     (home / "borough").symlink_to(model_borough)
     env = {**os.environ, "UPSTREAM_HOME": str(home), "MLFLOW_DISABLE_TELEMETRY": "true",
            "PATH": "/usr/bin:/bin"}
     env.pop("MLFLOW_TRACKING_URI", None)
+    if launcher_pointed:
+        env["MLFLOW_TRACKING_URI"] = f"sqlite:///{home}/mlflow.db"
+    stray, was_there = ROOT / "mlflow.db", (ROOT / "mlflow.db").exists()
     mlflow_cli = Path(sys.executable).with_name("mlflow")
     done = subprocess.run([str(mlflow_cli), "run", ".", "-e", "train", "-P", f"experiment={quick_experiment}",
                            "--env-manager", "local"],
@@ -96,7 +101,13 @@ def test_mlflow_run_trains_into_the_projects_store(model_borough, quick_experime
     run = client.get_run(version.run_id)
     assert run.data.tags["upstream.data_fingerprint"] == extracts_fingerprint(model_borough)
     assert run.data.params["target"] == "homelessness"
-    (ROOT / "mlflow.db").unlink(missing_ok=True)  # the launcher's own bookkeeping run, outside the test's home
+    if launcher_pointed:
+        assert "upstream.launcher_run_id" not in run.data.tags and (was_there or not stray.exists())
+        assert run.info.status == "FINISHED"  # the launcher's run is the command's, closed by the launcher
+    else:
+        assert run.data.tags["upstream.launcher_run_id"]
+        if not was_there:
+            stray.unlink()  # the launcher's own bookkeeping run, outside the test's home
 
 
 @pytest.fixture

@@ -18,6 +18,9 @@ SHIPPED = Path(__file__).parents[2] / "experiments"
     ("feature_groups: [rent, rnet]", "unknown feature groups ['rnet']"),
     ("capcity: 100", "capcity: Extra inputs are not permitted"),
     ("model: {learning_rate: [", "is not valid YAML"),
+    ("as_of_start: 2025-03-15", "as_of_start: as-of dates are the first of a month (the features are monthly), "
+                                "not 2025-03-15: write 2025-03-01 or 2025-04-01"),
+    ("as_of_start: 2025-06-01\nas_of_end: 2025-03-01", "as_of_start 2025-06-01 is after as_of_end 2025-03-01"),
 ])
 def test_a_mistake_in_an_experiment_is_refused_in_one_line_naming_it(tmp_path, body, said):
     path = tmp_path / "mine.yaml"
