@@ -6,6 +6,7 @@ Every failure a client can cause is a 4xx naming the field and the reason; an un
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 
@@ -14,13 +15,14 @@ import numpy as np
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from serving import explanations, ranking, tokens
 from serving.api_use import api_use
 from serving.dashboard import audit, households
 from serving.database import DatabaseUnavailable
-from serving.feature_build import month_number
+from serving.feature_build import month_number, month_start
 from serving.schemas import (
     ByUprn, ExplainRequest, Explanation, ModelsResponse, Problem, Result, ScoreRequest, ScoreResponse)
 from serving.scoring import NotServed, Scored, Scoring
@@ -28,14 +30,48 @@ from serving.scoring import NotServed, Scored, Scoring
 log = logging.getLogger("upstream.serving")
 INLINE = 20  # households scored on the event loop when their months are ranked already; else a worker thread
 MLFLOW_UI = os.environ.get("UPSTREAM_MLFLOW_UI", "http://127.0.0.1:5000")
-errors = {400: {"model": Problem, "description": "The body is not JSON"},
-          401: {"model": Problem, "description": "No API token, or an unknown one"},
+errors = {401: {"model": Problem, "description": "No API token, or an unknown one"},
           403: {"model": Problem, "description": "The token's role may not do this"},
+          413: {"model": Problem, "description": "The body is larger than the service accepts (2 MB by default)"},
           503: {"model": Problem, "description": "The database is unavailable, or no approved model is served"}}
 
 app = FastAPI(title="Upstream", version="1", description="Risk scores, reasons and explanations from approved "
               "models. Send an API token from `upstream tokens create` as `Authorization: Bearer <token>`.",
-              docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+              docs_url=None, redoc_url=None, openapi_url=None)  # the document is /docs.json (see document)
+
+
+class _OneOfEachKey(Request):
+    """A body whose object repeats a key is refused: JSON parsers disagree on which copy counts (Python's
+    takes the last), so a proxy or log and the service could read two different requests."""
+
+    async def json(self):
+        if not hasattr(self, "_json"):
+            try:
+                self._json = json.loads(await self.body(), object_pairs_hook=_no_repeats)
+            except UnicodeDecodeError:  # a 422 like any other JSON that does not parse, not FastAPI's bare 400
+                raise json.JSONDecodeError("the body is not UTF-8 text", "", 0) from None
+        return self._json
+
+
+def _no_repeats(pairs: list[tuple]) -> dict:
+    found = dict(pairs)
+    if len(found) < len(pairs):
+        seen = [k for k, _ in pairs]
+        repeated = sorted({k[:40] for k in seen if seen.count(k) > 1})
+        raise json.JSONDecodeError(f"{', '.join(map(repr, repeated))} given more than once", "", 0)
+    return found
+
+
+class _Route(APIRoute):
+    def get_route_handler(self):
+        handle = super().get_route_handler()
+
+        async def handler(request: Request):
+            return await handle(_OneOfEachKey(request.scope, request.receive))
+        return handler
+
+
+app.router.route_class = _Route
 bearer = HTTPBearer(auto_error=False, description="An API token from `upstream tokens create`")
 
 
@@ -67,8 +103,15 @@ async def may_score(who: tuple[str, str] = Depends(holder)) -> str:
 async def _invalid(_: Request, exc: RequestValidationError):
     """422 naming where and why, never echoing the input: it may hold UPRNs, and FastAPI's own answer failed
     (a 500, logged with the whole body) on a NaN it could not write back as JSON."""
-    return JSONResponse({"detail": [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+    return JSONResponse({"detail": [{"loc": list(e.get("loc", ())), "msg": _message(e), "type": e.get("type", "")}
                                     for e in exc.errors()]}, status_code=422)
+
+
+def _message(error: dict) -> str:
+    """The error's message; for JSON that does not parse, also the parser's reason (never the text itself)."""
+    said = error.get("msg", "")
+    reason = (error.get("ctx") or {}).get("error") if error.get("type") == "json_invalid" else None
+    return f"{said}: {reason}" if isinstance(reason, str) else said
 
 
 @app.exception_handler(DatabaseUnavailable)
@@ -125,6 +168,10 @@ def _score(scoring: Scoring, target: str, households: list, where: tuple) -> tup
                 problems.append(((*where, i, "features", name),
                                  "must be text (the ward's name)" if name == "ward" else "must be a number",
                                  "type_error"))
+            elif name == "ward" and values[name] is not None and values[name] not in model.wards:
+                problems.append(((*where, i, "features", name), f"not a ward {served.name} version "
+                                 f"{served.version} knows (GET /models lists its features; send null when not "
+                                 "known)", "unknown_ward"))
         given.append(values)
     if problems:
         invalid(problems)
@@ -168,11 +215,18 @@ def _identity(household) -> dict:
     return {"household_key": household.household_key, "as_of": household.as_of}
 
 
-def _results(scored: Scored, households: list, target: str) -> list[dict]:
+def _results(scoring: Scoring, scored: Scored, households: list, target: str) -> list[dict]:
     reasons = scored.reasons()
     return [{**_identity(h), "target": target, "score": float(scored.score[i]), "band": scored.band[i],
-             "rank": int(scored.rank[i]), "reasons": reasons[i], "model_version": scored.served.version}
-            for i, h in enumerate(households)]
+             "rank": int(scored.rank[i]), "reasons": reasons[i], "model_version": scored.served.version,
+             "ranked_among": _ranked_among(scoring, h)} for i, h in enumerate(households)]
+
+
+def _ranked_among(scoring: Scoring, household) -> dt.date | None:
+    """The month a household sent with its values was ranked among, when not its own (else None, left out)."""
+    month = month_number(household.as_of)
+    among = month if isinstance(household, ByUprn) else scoring.ranked_month(month)
+    return None if among == month else month_start(among).date()
 
 
 @app.post("/score", response_model=ScoreResponse, response_model_exclude_none=True, responses=errors,
@@ -184,7 +238,7 @@ async def score(body: ScoreRequest, request: Request, token: str = Depends(may_s
         scored, ordered = _score(scoring, body.target, body.households, ("body", "households"))
         by_uprn = sum(isinstance(h, ByUprn) for h in body.households)
         api_use.add(token, body.target, by_uprn, len(body.households) - by_uprn)
-        return {"results": _results(scored, ordered, body.target)}
+        return {"results": _results(scoring, scored, ordered, body.target)}
 
     return await _run(work, scoring, body.target, body.households)
 
@@ -200,7 +254,7 @@ async def explain(body: ExplainRequest, request: Request, token: str = Depends(m
                      detail=body.target)
         model, contrib = scored.served.model, scored.contributions()
         full = explanations.detailed(model, scored.x, contrib, top=None)[0]
-        result = _results(scored, [body.household], body.target)[0]
+        result = _results(scoring, scored, [body.household], body.target)[0]
         return {**result, "raw_score": float(scored.raw[0]), "expected_value": float(contrib[0, -1]),
                 "contributions": full}
 
@@ -237,3 +291,4 @@ def models(request: Request, _: str = Depends(role)) -> dict:
         "feature_build": {"as_of_first": dt.date.fromisoformat(first), "as_of_last": dt.date.fromisoformat(last),
                           "rows": len(build)},
     }
+

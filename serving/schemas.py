@@ -72,6 +72,9 @@ class Result(Identity):
     rank: int = Field(ge=1, description="Rank within the borough at that as-of date (1 = highest risk)")
     reasons: list[str] = Field(description="What moved the score most, in plain English")
     model_version: str
+    ranked_among: dt.date | None = Field(None, description=(
+        "Set when a household sent with its own values was placed among another month's residents, because the "
+        "feature build does not hold its as-of month: rank and band are against this month's"))
 
 
 class ScoreResponse(BaseModel):

@@ -92,9 +92,12 @@ class Scoring:
         ranks = np.empty(len(x), dtype="int64")
         for month in np.unique(months):
             at = months == month
-            table = self.ranking(served, int(month)) or self.ranking(served, int(self.build.months[-1]))
-            ranks[at] = table.place(raw[at])
+            ranks[at] = self.ranking(served, self.ranked_month(int(month))).place(raw[at])
         return self._finish(served, x, ranks, raw)
+
+    def ranked_month(self, month: int) -> int:
+        """The month whose residents a household sent at MONTH is placed among: its own, if the build holds it."""
+        return month if month in self.build.bounds else int(self.build.months[-1])
 
     @staticmethod
     def _finish(served: Served, x: np.ndarray, ranks: np.ndarray, raw: np.ndarray | None = None) -> Scored:

@@ -8,6 +8,7 @@ BentoML adds /healthz, /livez, /readyz and /metrics; /readyz here also says "rea
 """
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import logging
@@ -48,6 +49,27 @@ class Readiness:
         await send({"type": "http.response.body", "body": payload})
 
 
+# BentoML's endpoints, described here: its own document also listed the dashboard's HTML pages and its project's
+# badges and contact, and /metrics even when it is off
+HEALTH = {
+    "/healthz": ("The process is alive (BentoML's)", {"200": {"description": "Alive"}}),
+    "/livez": ("The process is alive (BentoML's)", {"200": {"description": "Alive"}}),
+    "/readyz": ("Whether a model is served: ready, or degraded with the problems", {
+        "200": {"description": '{"status": "ready" or "degraded", "problems": [...], "models": {...}}'},
+        "503": {"description": "No approved model is loaded yet"}}),
+    "/metrics": ("Prometheus metrics (only when UPSTREAM_METRICS=1)", {"200": {"description": "Metrics"}}),
+}
+
+
+def api_document(metrics: bool) -> dict:
+    """The OpenAPI document served at /docs.json: the API's routes and the health endpoints."""
+    spec = api.openapi()
+    paths = {path: {"get": {"summary": summary, "tags": ["Health"], "responses": responses}}
+             for path, (summary, responses) in HEALTH.items() if metrics or path != "/metrics"}
+    return {**spec, "paths": {**spec["paths"], **paths}}
+
+
+METRICS = os.environ.get("UPSTREAM_METRICS") == "1"
 MAX_BODY = int(os.environ.get("UPSTREAM_MAX_BODY_BYTES", str(2 << 20)))  # 1,000 households by values is ~0.6 MB
 
 
@@ -55,7 +77,8 @@ class Guard:
     """ASGI middleware for what BentoML serves of its own: its index page (Swagger UI, which loads a
     third-party tag manager script on the dashboard's origin) and its assets are not served, `/` leads to
     the dashboard; a body declared larger than MAX_BODY is refused before it is read; and every answer
-    of the API is marked for no cache (scores are tied to UPRNs) and as the type it says it is."""
+    of the API is marked for no cache (scores are tied to UPRNs) and as the type it says it is. /docs.json is
+    the API's own document (api_document), not BentoML's."""
     KEPT_OUT = [(b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]
 
     def __init__(self, app):
@@ -68,6 +91,8 @@ class Guard:
                 return await self._answer(send, 303, b"", [(b"location", b"/ui/")])
             if path.startswith(("/static_content", "/assets")):
                 return await self._answer(send, 404, b'{"detail": "Not Found"}')
+            if path == "/docs.json" and scope["method"] in ("GET", "HEAD"):
+                return await self._answer(send, 200, self.document())
             declared = dict(scope["headers"]).get(b"content-length")
             if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
                 said = f"the body is larger than {MAX_BODY:,} bytes: send fewer households a request"
@@ -85,6 +110,11 @@ class Guard:
         return await self.app(scope, receive, send)
 
     @staticmethod
+    @functools.cache
+    def document() -> bytes:
+        return json.dumps(api_document(metrics=METRICS)).encode()
+
+    @staticmethod
     async def _answer(send, status: int, body: bytes, headers: list | None = None):
         await send({"type": "http.response.start", "status": status, "headers": [
             (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
@@ -98,7 +128,7 @@ class Guard:
 # dashboard's household pages included, so it belongs on a monitoring network only.
 @bentoml.service(name="upstream", traffic={"timeout": 120}, workers=int(os.environ.get("UPSTREAM_WORKERS", "1")),
                  logging={"access": {"enabled": os.environ.get("UPSTREAM_ACCESS_LOG") == "1"}},
-                 metrics={"enabled": os.environ.get("UPSTREAM_METRICS") == "1"},
+                 metrics={"enabled": METRICS},
                  tracing={"excluded_urls": "" if os.environ.get("UPSTREAM_TRACING") == "1" else "."})
 @bentoml.asgi_app(api, path="/")
 @bentoml.asgi_app(dashboard_app, path="/ui")  # the dashboard; mounted first, so "/" does not shadow it

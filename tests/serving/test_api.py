@@ -149,6 +149,42 @@ def test_values_must_match_the_models_features(served, champion):
     assert found[(model.features[-1],)] == "type_error"
 
 
+def test_values_name_a_ward_the_model_knows_and_say_which_month_ranked_them(served, borough_at, champion):
+    _, model = champion
+    row = borough_at.iloc[11]
+    values = {name: (None if pd.isna(row[name]) else row[name] if name == "ward" else float(row[name]))
+              for name in model.features}
+    typo = post(served, "/score", {"target": "homelessness", "households": [
+        {"household_key": "k1", "as_of": AS_OF, "features": {**values, "ward": "Abbey Wrad"}}]})
+    assert typo.status_code == 422
+    assert [(p["loc"][-1], p["type"]) for p in typo.json()["detail"]] == [("ward", "unknown_ward")]
+    later = post(served, "/score", {"target": "homelessness", "households": [
+        {"household_key": "k1", "as_of": AS_OF, "features": values},
+        {"household_key": "k2", "as_of": "2031-01-01", "features": {**values, "ward": None}}]})
+    assert later.status_code == 200, later.text
+    own, placed = later.json()["results"]
+    last = httpx.get(f"{served.url}/models", headers=served.headers()).json()["feature_build"]["as_of_last"]
+    assert "ranked_among" not in own and placed["ranked_among"] == last
+
+
+def test_a_key_given_twice_is_refused_not_read_as_the_last_one(served, borough_at):
+    uprn = str(borough_at["uprn"].iat[0])
+    body = ('{"target": "fuel_poverty", "households": [{"uprn": "%s", "as_of": "%s"}], "target": "homelessness"}'
+            % (uprn, AS_OF))
+    response = httpx.post(f"{served.url}/score", content=body, timeout=30,
+                          headers={**served.headers(), "Content-Type": "application/json"})
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert problem["type"] == "json_invalid" and "'target' given more than once" in problem["msg"]
+    assert uprn not in response.text
+    broken = httpx.post(f"{served.url}/score", content='{"target": ', timeout=30,
+                        headers={**served.headers(), "Content-Type": "application/json"})
+    assert broken.status_code == 422 and "Expecting value" in broken.json()["detail"][0]["msg"]
+    garbled = httpx.post(f"{served.url}/score", content=b'{"target": "\xff"}', timeout=30,
+                         headers={**served.headers(), "Content-Type": "application/json"})
+    assert garbled.status_code == 422 and "not UTF-8" in garbled.json()["detail"][0]["msg"]
+
+
 def test_models_readiness_metrics_and_health(served, champion):
     version, _ = champion
     models = httpx.get(f"{served.url}/models", headers=served.headers()).json()
@@ -250,3 +286,4 @@ def test_metrics_are_off_unless_asked_for():
 
     assert "UPSTREAM_METRICS" not in os.environ
     assert serving.service.Upstream.config["metrics"]["enabled"] is False
+    assert "/metrics" not in serving.service.api_document(metrics=False)["paths"]
