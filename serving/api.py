@@ -37,7 +37,7 @@ errors = {401: {"model": Problem, "description": "No API token, or an unknown on
 
 app = FastAPI(title="Upstream", version="1", description="Risk scores, reasons and explanations from approved "
               "models. Send an API token from `upstream tokens create` as `Authorization: Bearer <token>`.",
-              docs_url=None, redoc_url=None, openapi_url=None)  # the document is /docs.json (see document)
+              docs_url=None, redoc_url=None, openapi_url=None)  # the document is /docs.json (service.api_document)
 
 
 class _OneOfEachKey(Request):
@@ -291,4 +291,3 @@ def models(request: Request, _: str = Depends(role)) -> dict:
         "feature_build": {"as_of_first": dt.date.fromisoformat(first), "as_of_last": dt.date.fromisoformat(last),
                           "rows": len(build)},
     }
-
