@@ -80,23 +80,49 @@ def report_fingerprint(model: str, version: str) -> str:
                                                              dst_path=folder))
         except Exception:  # MLflow raises its own or OSError for a missing folder
             local = None
-        files = sorted(p for p in local.rglob("*") if p.is_file()) if local and local.exists() else []
-        if not files:
+        found = folder_fingerprint(local) if local and local.exists() else None
+        if found is None:
             raise NotServable(f"{model} version {version} has no report: run `upstream report` first")
-        digest = hashlib.sha256()
-        for path in files:
-            digest.update(path.relative_to(local).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-        return digest.hexdigest()
+        return found
 
 
-def decide(model: str, version: str, decision: str, decided_by: str, note: str, demo: bool = False) -> Decision:
-    """Record the board's decision on the version's current report; approving makes it the champion."""
+def folder_fingerprint(folder: Path) -> str | None:
+    """The fingerprint of a report folder as MLflow holds it (None when it holds no file): what `upstream report`
+    prints, the dashboard shows beside the report, and a decision records."""
+    files = sorted(p for p in Path(folder).rglob("*") if p.is_file())
+    if not files:
+        return None
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def decide(model: str, version: str, decision: str, decided_by: str, note: str, demo: bool = False,
+           read: str | None = None, overturn: bool = False) -> Decision:
+    """Record the board's decision on the version's current report; approving makes it the champion.
+
+    READ is the fingerprint (or its first 12 characters or more) of the report the board read: a report
+    changed since is refused, so a decision is never recorded against something nobody read. Approving the
+    very report the board rejected needs OVERTURN, so a rejection is never undone in passing."""
     if decision not in DECISIONS:
         raise ValueError(f"decision must be approve or reject, not {decision!r}")
     if not decided_by.strip() or not note.strip():
         raise ValueError("a decision needs the name of who made it (--by) and a note saying why (--note)")
-    record = Decision(model, str(version), decision, decided_by.strip(), note.strip(),
-                      report_fingerprint(model, version), dt.datetime.now(dt.timezone.utc), demo)
+    current = report_fingerprint(model, version)
+    if read is not None:
+        read = read.strip().lower()
+        if len(read) < 12 or not current.startswith(read):
+            raise ValueError(f"the report of {model} version {version} is {current[:12]} now, not the {read[:12]} "
+                             "given as read: it has changed, or the fingerprint is mistyped. Read the report again")
+    before = latest_decision(model, version)
+    if (decision == "approve" and not overturn and before is not None and before.decision == "reject"
+            and before.report_sha256 == current):
+        raise ValueError(f"{before.decided_by} rejected this report of {model} version {version} on "
+                         f"{before.at:%d %B %Y} ({before.note}). Approving it overturns that rejection: say so "
+                         "explicitly (--overturn-rejection); both decisions stay on the record")
+    record = Decision(model, str(version), decision, decided_by.strip(), note.strip(), current,
+                      dt.datetime.now(dt.timezone.utc), demo)
     with engine().begin() as db:
         db.execute(approvals.insert().values(
             at=record.at, model=model, version=record.version, decision=decision, decided_by=record.decided_by,
@@ -121,13 +147,18 @@ def _alias_version(model: str, alias: str) -> str | None:
 
 
 def latest_decision(model: str, version: str) -> Decision | None:
+    found = decisions(model, version, most=1)
+    return found[0] if found else None
+
+
+def decisions(model: str, version: str, most: int | None = None) -> list[Decision]:
+    """Every decision on the version, newest first: the history the board sees."""
+    query = (approvals.select().where(approvals.c.model == model, approvals.c.version == str(version))
+             .order_by(approvals.c.id.desc()))
     with engine().connect() as db:
-        row = db.execute(approvals.select().where(approvals.c.model == model, approvals.c.version == str(version))
-                         .order_by(approvals.c.id.desc()).limit(1)).mappings().first()
-    if row is None:
-        return None
-    return Decision(row["model"], row["version"], row["decision"], row["decided_by"], row["note"],
-                    row["report_sha256"], row["at"], row["demo"])
+        rows = db.execute(query.limit(most) if most else query).mappings().all()
+    return [Decision(r["model"], r["version"], r["decision"], r["decided_by"], r["note"], r["report_sha256"],
+                     r["at"], r["demo"]) for r in rows]
 
 
 def servable(model: str, version: str) -> Decision:

@@ -14,7 +14,8 @@ import threading
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
-_engines: dict[str, sa.Engine] = {}
+_engines: dict[tuple, sa.Engine] = {}
+_tables: dict[tuple, int] = {}  # how many tables each engine's database was given
 _lock = threading.Lock()
 
 
@@ -30,9 +31,11 @@ def _sqlite_pragmas(connection, _record):
 
 
 def engine() -> sa.Engine:
-    """The engine for $UPSTREAM_DATABASE_URL, with serving's tables created on first use."""
-    found = _engines.get(_where())
-    return found if found is not None else _create()
+    """The engine for $UPSTREAM_DATABASE_URL, with serving's tables created on first use (a module imported
+    later registers its table: it is created then)."""
+    where = _where()
+    found = _engines.get(where)
+    return found if found is not None and _tables.get(where) == len(metadata.tables) else _create()
 
 
 def _where() -> tuple:
@@ -50,9 +53,11 @@ def _create() -> sa.Engine:
             db = sa.create_engine(url, **args)
             if db.dialect.name == "sqlite":
                 sa.event.listen(db, "connect", _sqlite_pragmas)
-            with available():
-                metadata.create_all(db)
             _engines[where] = db
+        if _tables.get(where) != len(metadata.tables):
+            with available():
+                metadata.create_all(_engines[where])
+            _tables[where] = len(metadata.tables)
         return _engines[where]
 
 

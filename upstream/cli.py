@@ -534,15 +534,16 @@ def report(
                                                     "predictions.parquet, model_card.json and atrs.json."),
     features_file: Path = typer.Option(None, "--features", help="The matrix the version was trained on."),
     replace_approved: bool = typer.Option(False, "--replace-approved",
-                                          help="Replace the report the board approved this version on: the "
-                                               "version stops being served until the board approves again."),
+                                          help="Replace the report the board approved this version on: if "
+                                               "the new one differs, the version stops being served until the "
+                                               "board approves again."),
 ):
     """The ethics board's report on a version: fairness at capacity on its held-out test windows, what drives
     its scores, its model card and ATRS record, as HTML and PDF with machine-readable twins."""
     import pandas as pd
     from mlflow import MlflowClient
 
-    from ethics.approval import latest_decision
+    from ethics.approval import latest_decision, report_fingerprint
     from ethics.report import log_report, report_frame, version_facts, write_documents, write_report
     from models import tracking
     from models.experiment import REGISTERED_NAMES
@@ -556,8 +557,8 @@ def report(
     decision = latest_decision(name, version)
     if decision is not None and decision.decision == "approve" and not replace_approved:
         raise UserError(f"{name} version {version} was approved by {decision.decided_by} on this report: a new one "
-                        "would withdraw it from caseworkers until the board approves again. Pass "
-                        "--replace-approved to do that")
+                        "that differs would withdraw it from caseworkers until the board approves again (an "
+                        "identical one changes nothing). Pass --replace-approved to do that")
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"--out {out_dir} is a file: give a folder for the report")
     held_out = held_out_path(name, version)
@@ -598,6 +599,9 @@ def report(
     console.print(f"Wrote the report to {out_dir / 'report.html'} (and report.pdf), with fairness.json, "
                   "predictions.parquet, model_card.json and atrs.json; logged all but the twin (it holds "
                   "pseudonyms; its SHA-256 goes instead) to the version's MLflow run")
+    fingerprint = report_fingerprint(name, version)
+    console.print(f"Report fingerprint: [bold]{fingerprint}[/] (the board approves with --report-sha256 "
+                  f"{fingerprint[:12]}, or from the dashboard, which shows it beside the report)")
 
 
 @app.command()
@@ -609,9 +613,14 @@ def approve(
     by: str = typer.Option(..., help="Who decided (the ethics board member or chair)."),
     note: str = typer.Option(..., help="Why: the board's reasons, in a sentence or two."),
     demo: bool = typer.Option(False, "--demo", help="Mark the decision as a demo (synthetic data only)."),
+    report_sha256: str = typer.Option(None, "--report-sha256", help="The fingerprint of the report the board "
+                                      "read (`upstream report` and the dashboard show it; 12 characters or more): "
+                                      "refused if the report has changed since."),
+    overturn_rejection: bool = typer.Option(False, "--overturn-rejection", help="Approve a report the board "
+                                            "rejected (both decisions stay on the record)."),
 ):
     """Record the ethics board's decision on a version's report; approving makes it the champion."""
-    from ethics.approval import NotServable, decide
+    from ethics.approval import NotServable, decide, latest_decision
     from models import tracking
     from models.experiment import REGISTERED_NAMES
 
@@ -620,14 +629,20 @@ def approve(
     if name not in REGISTERED_NAMES.values():
         raise UserError(f"unknown model {model!r}; choose from {', '.join(REGISTERED_NAMES.values())}")
     number = tracking.resolve_version(name, version)
+    before = latest_decision(name, number)
     try:
-        record = decide(name, number, decision, by, note, demo)
+        record = decide(name, number, decision, by, note, demo, read=report_sha256, overturn=overturn_rejection)
     except NotServable as exc:
         raise UserError(str(exc)) from None
+    if before is not None and (before.decision, before.report_sha256) == (decision, record.report_sha256):
+        console.print(f"Note: {before.decided_by} had already {decision}d this report on {before.at:%d %B %Y}; "
+                      "this decision is recorded as well.")
     outcome = "is now the champion" if decision == "approve" else "will not be served"
     console.print(f"{'Demo decision: ' if demo else ''}{name} version {number} "
                   f"{'approved' if decision == 'approve' else 'rejected'} by {record.decided_by}; "
-                  f"report {record.report_sha256[:12]}; it {outcome}.")
+                  f"report {record.report_sha256[:12]}"
+                  f"{'' if report_sha256 else ' (--report-sha256 checks it is the one the board read)'}; "
+                  f"it {outcome}.")
 
 
 @app.command()

@@ -93,7 +93,9 @@ def report_files(version: Version) -> dict:
 
     from ethics.approval import REPORT_FOLDER
 
-    found = {"card": None, "atrs": None, "html": None, "fairness": None}
+    from ethics.approval import folder_fingerprint
+
+    found = {"card": None, "atrs": None, "html": None, "fairness": None, "fingerprint": None}
     if not version.run_id:
         return found
     _client()
@@ -110,12 +112,21 @@ def report_files(version: Version) -> dict:
             found["card"] = found["card"].get("sections")
         if (folder / "report.html").exists():
             found["html"] = (folder / "report.html").read_text()
+        found["fingerprint"] = folder_fingerprint(folder)  # of exactly what the page shows
     return found
 
 
-def decide(version: Version, decision: str, by: str, note: str):
-    """The board's decision through the approval gate; NotServable or ValueError say why it cannot be made."""
+def history(version: Version) -> list:
+    """Every decision the board made on the version, newest first (ethics.approval.Decision)."""
+    from ethics.approval import decisions
+
+    return decisions(version.name, version.version)
+
+
+def decide(version: Version, decision: str, by: str, note: str, read: str, overturn: bool):
+    """The board's decision through the approval gate, on the report READ (its fingerprint); NotServable or
+    ValueError say why it cannot be made."""
     from ethics.approval import decide as gate
 
     _client()
-    return gate(version.name, version.version, decision, by, note, demo=False)
+    return gate(version.name, version.version, decision, by, note, demo=False, read=read, overturn=overturn)

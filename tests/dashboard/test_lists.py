@@ -21,9 +21,14 @@ def test_a_version_the_board_rejects_is_withdrawn_from_caseworkers_at_once(as_ro
     assert "Scored by model version 1" in caseworker.get("/list").text
     assert "Rejecting it withdraws its scores" in board.get("/models/homelessness-risk/1").text
     assert "Rejecting it withdraws" not in board.get("/models/homelessness-risk/2").text  # scored no list
+    page = board.get("/models/homelessness-risk/1").text
+    read = re.search(r'name="report_sha256" value="([0-9a-f]{64})"', page).group(1)
+    assert f"{read[:12]} (what a decision is recorded against" in page
     try:
+        unread = board.post("/models/homelessness-risk/1/decision", {"decision": "reject", "note": "No report read"})
+        assert unread.status_code == 400 and "read the report before deciding" in unread.text
         rejected = board.post("/models/homelessness-risk/1/decision",
-                              {"decision": "reject", "note": "A withdrawal, to test it"})
+                              {"decision": "reject", "note": "A withdrawal, to test it", "report_sha256": read})
         assert rejected.status_code == 303
         assert "caseworkers no longer see this version" in board.get("/models/homelessness-risk/1?decided=1").text
         page = caseworker.get("/list").text
@@ -34,10 +39,15 @@ def test_a_version_the_board_rejects_is_withdrawn_from_caseworkers_at_once(as_ro
         assert "Fuel poverty scores from" not in household  # the other model is still approved, and shown
         assert "rejected model" in audit.kinds() and "rejectd model" not in audit.kinds()
     finally:  # the world as it was, champion included
+        history = board.get("/models/homelessness-risk/1").text
+        assert "Decisions on this version" in history and "A withdrawal, to test it" in history
+        assert "overturns the board's rejection of this same report" in history
         for version in dict.fromkeys(("1", champion)):
-            board.get(f"/models/homelessness-risk/{version}")
+            page = board.get(f"/models/homelessness-risk/{version}").text
+            fingerprint = re.search(r'name="report_sha256" value="([0-9a-f]{64})"', page).group(1)
             restored = board.post(f"/models/homelessness-risk/{version}/decision",
-                                  {"decision": "approve", "note": "Restored after a test"})
+                                  {"decision": "approve", "note": "Restored after a test", "report_sha256": fingerprint,
+                                   "overturn": "yes"})
             assert restored.status_code == 303
     assert "Scored by model version 1" in caseworker.get("/list").text
 

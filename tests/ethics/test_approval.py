@@ -146,3 +146,34 @@ def test_a_new_report_never_replaces_the_one_a_version_was_approved_on_unasked(t
     assert servable(NAME, version).decided_by == "Dr A. Chair"  # still served
     asked = runner.invoke(app, [*args, "--replace-approved"])  # goes on (this copy has no held-out predictions)
     assert asked.exit_code == 1 and "no held-out predictions" in said(asked)
+
+
+def test_a_decision_on_a_report_other_than_the_one_read_is_refused(trained, registry):
+    version = trained[1]
+    read = decide(NAME, version, "reject", "Dr A. Chair", "Asked for the tenure analysis first").report_sha256
+    run_id = MlflowClient().get_model_version(NAME, version).run_id
+    with tempfile.TemporaryDirectory() as folder:  # swapped after the board read it: disparities hidden
+        forged = Path(folder) / "fairness.json"
+        forged.write_text(json.dumps({**json.loads((registry[0] / "report" / "fairness.json").read_text()),
+                                      "groups": []}))
+        MlflowClient().log_artifact(run_id, str(forged), "report")
+    result = approve(version, "--decision", "approve", "--report-sha256", read[:12])
+    assert result.exit_code == 1 and f"not the {read[:12]} given as read" in said(result)
+    assert approve(version, "--decision", "approve", "--report-sha256", read[:8]).exit_code == 1  # too short
+    with pytest.raises(mlflow.exceptions.MlflowException):
+        MlflowClient().get_model_version_by_alias(NAME, "champion")
+
+
+def test_a_rejection_is_overturned_only_when_said_and_both_stay_on_record(trained):
+    from ethics.approval import decisions
+
+    version = trained[1]
+    assert approve(version, "--decision", "reject").exit_code == 0
+    quietly = runner.invoke(app, ["approve", "--model", NAME, "--version", version, "--decision", "approve",
+                                  "--by", "C. Analyst", "--note", "re-approve"])
+    assert quietly.exit_code == 1 and "overturns that rejection" in said(quietly) and "Dr A. Chair" in said(quietly)
+    result = approve(version, "--decision", "approve", "--overturn-rejection")
+    assert result.exit_code == 0 and "is now the champion" in said(result)
+    assert [d.decision for d in decisions(NAME, version)] == ["approve", "reject"]
+    again = approve(version, "--decision", "approve")
+    assert again.exit_code == 0 and "had already approved this report" in said(again)

@@ -24,8 +24,10 @@ def versions(request: Request, user=Depends(allowed("model versions"))):
 
 
 def _version_page(request: Request, user, v, errors=None, note="", status_code=200):
-    return render(request, "model_version.html", status_code, v=v, report=model_versions.report_files(v),
-                  may_decide=may(user.role, "decide"), errors=errors or {}, note=note,
+    report, history = model_versions.report_files(v), model_versions.history(v)
+    rejected = bool(history) and history[0].decision == "reject" and history[0].report_sha256 == report["fingerprint"]
+    return render(request, "model_version.html", status_code, v=v, report=report, history=history,
+                  rejected_this_report=rejected, may_decide=may(user.role, "decide"), errors=errors or {}, note=note,
                   on_lists=lists.listed(v.target, v.version),
                   decided=request.query_params.get("decided") == "1")
 
@@ -64,9 +66,12 @@ async def decide(name: str, version: str, request: Request, user=Depends(allowed
         errors["decision"] = "Choose approve or reject"
     if not note:
         errors["note"] = "Give the board's reasons"
+    read = str(form.get("report_sha256", ""))
+    if not read:
+        errors["decision"] = "Reload the page and read the report before deciding: the page did not say which report"
     if not errors:
         try:
-            model_versions.decide(v, decision, user.name, note)
+            model_versions.decide(v, decision, user.name, note, read, overturn=form.get("overturn") == "yes")
         except (NotServable, ValueError) as exc:
             errors["decision"] = f"The decision cannot be recorded: {exc}"
     if errors:
