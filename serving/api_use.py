@@ -17,7 +17,7 @@ class ApiUse:
     def __init__(self, seconds: float = SECONDS):
         self.seconds, self.counts, self.lock = seconds, Counter(), threading.Lock()
         self._writer: threading.Thread | None = None
-        atexit.register(self._last)
+        atexit.register(self.write_remaining)
 
     def add(self, token: str, target: str, by_uprn: int, by_values: int):
         with self.lock:
@@ -47,8 +47,9 @@ class ApiUse:
                 self.counts.update(counts)
             raise
 
-    def _last(self):
-        """At exit, what was not yet written (the database may be gone by then: said, not raised)."""
+    def write_remaining(self):
+        """At shutdown, what was not yet written (the database may be gone by then: said, not raised). The
+        service calls it on shutdown: a worker stopped by a signal never runs atexit."""
         try:
             self.flush()
         except Exception as exc:

@@ -53,7 +53,7 @@ def _create() -> sa.Engine:
             db = sa.create_engine(url, **args)
             if db.dialect.name == "sqlite":
                 sa.event.listen(db, "connect", _sqlite_pragmas)
-            _engines[where] = db
+            _engines[where], _tables[where] = db, 0
         if _tables.get(where) != len(metadata.tables):
             with available():
                 metadata.create_all(_engines[where])

@@ -19,6 +19,7 @@ import bentoml
 
 from serving import registry
 from serving.api import app as api
+from serving.api_use import api_use
 from serving.dashboard.app import app as dashboard_app
 from serving.startup import start
 
@@ -158,6 +159,7 @@ class Upstream:
     @bentoml.on_shutdown
     def _shutdown(self):
         self._stop.set()
+        api_use.write_remaining()  # a restart must not lose the last minute's audit of scoring
 
 
 Upstream.add_asgi_middleware(Readiness)

@@ -41,6 +41,7 @@ def preflight() -> str:
 
 
 def start() -> Scoring:
+    os.umask(0o077)  # the approved-model cache and the SQLite database are the service account's alone
     selection, matrix = _checked()
     features = sorted({name for s in selection.models.values() for name in s.model.features})
     scoring = Scoring(selection, FeatureBuild(matrix, features))

@@ -162,3 +162,27 @@ def test_a_csv_that_cannot_be_parsed_is_named_in_one_line(small_borough, tmp_pat
 def test_score_refuses_what_it_cannot_do_before_any_work(small_borough, tmp_path, extra, said):
     result = runner.invoke(app, ["score", "--data", str(small_borough), "--as-of", "2024-06-01", *extra])
     assert result.exit_code == 1 and said in " ".join(result.output.split()), result.output
+
+
+def test_what_a_command_writes_is_its_owners_alone(tmp_path):
+    """Extracts, key maps and predictions are personal data: a command's folders and files are never
+    readable by other accounts on the machine, whatever the shell's umask."""
+    import os
+    import stat
+
+    before = os.umask(0o022)
+    try:
+        result = runner.invoke(app, ["docs", "--folder", str(tmp_path / "new" / "docs")])
+    finally:
+        os.umask(before)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "new" / "docs" / "features.json").stat().st_mode) == 0o600
+
+
+def test_a_store_password_is_never_printed():
+    from upstream.config import shown_uri
+
+    assert shown_uri("postgresql://upstream:S3cret@db.internal:5432/mlflow") == \
+        "postgresql://upstream:***@db.internal:5432/mlflow"
+    assert shown_uri("sqlite:////srv/upstream/mlflow.db") == "sqlite:////srv/upstream/mlflow.db"

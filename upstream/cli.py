@@ -16,6 +16,16 @@ console = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 160)  # tables in logs and pipes keep their columns
 
 
+@app.callback()
+def _private_files():
+    """Everything a command writes is its owner's alone: extracts, key maps (pseudonym to UPRN), equality
+    data and held-out predictions are personal data, and a folder made by `synth --out` before $UPSTREAM_HOME
+    existed was world-readable."""
+    import os
+
+    os.umask(0o077)
+
+
 class UserError(Exception):
     """A problem the user can fix; shown as one line, exit code 1."""
 
@@ -349,6 +359,7 @@ def train(
     from features.sources import extracts_fingerprint
     from models import tracking
     from models.pipeline import run
+    from upstream.config import shown_uri
 
     exp = _experiment(target, experiment)
     data = _borough(data)
@@ -375,7 +386,7 @@ def train(
                       "label gaps and calibration months each needs")
     console.print(f"Registered [bold]{summary.registered_name}[/] version {summary.version} as `challenger` "
                   f"(MLflow run {summary.run_id}). It serves caseworkers only once the ethics board approves it.")
-    console.print(f"Runs, plots and models: `make mlflow-ui` (store {tracking.configure()})")
+    console.print(f"Runs, plots and models: `make mlflow-ui` (store {shown_uri(tracking.configure())})")
 
 
 @app.command()

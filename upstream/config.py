@@ -6,6 +6,7 @@ different folders. The default is `.upstream/` in the project, which git ignores
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -54,6 +55,11 @@ def tracking_uri() -> str:
     if chosen and not _unset_store(chosen):
         return chosen
     return f"sqlite:///{home() / 'mlflow.db'}"
+
+
+def shown_uri(uri: str) -> str:
+    """URI with any password masked, for output that lands in logs."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", uri)
 
 
 def artifact_root() -> Path:

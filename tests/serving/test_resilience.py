@@ -91,7 +91,8 @@ def test_registry_down_serves_the_cache_degraded_and_a_database_outage_is_a_503_
     token = tokens.create("resilience tests", "service")
     nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens there: the registry is down
     server = start_server(home_env(home, MLFLOW_TRACKING_URI=nowhere, MLFLOW_HTTP_REQUEST_MAX_RETRIES="0",
-                                   UPSTREAM_DATABASE_URL=url, UPSTREAM_REFRESH_SECONDS="3600"),
+                                   UPSTREAM_DATABASE_URL=url, UPSTREAM_REFRESH_SECONDS="3600",
+                                   UPSTREAM_API_AUDIT_SECONDS="3600"),
                           served.matrix, tmp_path / "server.log")
     try:
         ready = httpx.get(f"{server.url}/readyz").json()
@@ -111,6 +112,14 @@ def test_registry_down_serves_the_cache_degraded_and_a_database_outage_is_a_503_
         while (back := score(server.url, token, uprn)).status_code != 200 and time.monotonic() < deadline:
             time.sleep(0.5)
         assert back.status_code == 200, back.text
+        from serving.dashboard import audit
+
+        for db in database._engines.values():
+            db.dispose()  # this process's connections died with the proxy's cut
+        assert not audit.search(what="scored via API", who="token resilience tests")  # counted, not yet written
+        server.stop()  # a restart, say: what was counted is written on the way down
+        assert "homelessness: 2 requests" in audit.search(what="scored via API", who="token resilience tests")[0][
+            "detail"]
     finally:
         server.stop()
         proxy.cut()
