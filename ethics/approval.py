@@ -20,11 +20,12 @@ import sqlalchemy as sa
 from mlflow import MlflowClient
 
 from models.tracking import CHAMPION
+from upstream.tables import append_only
 
 REPORT_FOLDER = "report"
 DECISIONS = ("approve", "reject")
 metadata = sa.MetaData()
-approvals = sa.Table(
+approvals = append_only(sa.Table(
     "approvals", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
@@ -35,7 +36,7 @@ approvals = sa.Table(
     sa.Column("note", sa.Text, nullable=False),
     sa.Column("report_sha256", sa.String(64), nullable=False),
     sa.Column("demo", sa.Boolean, nullable=False, default=False),
-)
+))
 
 
 class NotServable(Exception):

@@ -9,7 +9,8 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from serving.dashboard.store import append_only, available, engine, metadata
+from serving.dashboard.store import available, engine, metadata
+from upstream.tables import append_only
 
 KINDS = {"contacted": "Contacted", "referred": "Referred", "no_action": "No action", "outcome": "Outcome recorded",
          "allocated": "Allocated"}

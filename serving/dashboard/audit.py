@@ -9,8 +9,9 @@ import io
 
 import sqlalchemy as sa
 
-from serving.dashboard.store import append_only, available, engine, metadata
+from serving.dashboard.store import available, engine, metadata
 from serving.dashboard.uk_time import as_utc, day_starts
+from upstream.tables import append_only
 
 audit_log = append_only(sa.Table(
     "audit_log", metadata,

@@ -35,3 +35,6 @@ def test_accounts_audit_and_actions_work_on_postgresql(postgres_database, monkey
         with pytest.raises(sa.exc.DatabaseError, match="append-only"):
             with engine().begin() as db:
                 db.execute(table.delete())
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"):  # nor emptied in one statement
+            with engine().begin() as db:
+                db.execute(sa.text(f"TRUNCATE {table.name}"))

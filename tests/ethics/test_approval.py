@@ -134,6 +134,20 @@ def test_the_audit_store_runs_on_postgresql(trained, postgres_database, monkeypa
         rows = db.execute(sa.select(approvals.c.model, approvals.c.version, approvals.c.decision)).all()
     assert rows == [(NAME, version, "approve")]
     assert servable(NAME, version).decided_by == "Dr A. Chair"
+    for rewrite in (approvals.update().values(decided_by="Someone else"), approvals.delete(),
+                    sa.text("TRUNCATE approvals")):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), sa.create_engine(url).begin() as db:
+            db.execute(rewrite)
+
+
+def test_the_boards_decisions_cannot_be_rewritten(trained):
+    from ethics.approval import engine
+
+    version = trained[1]
+    assert approve(version, "--decision", "reject").exit_code == 0
+    for rewrite in (approvals.update().values(decision="approve"), approvals.delete()):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine().begin() as db:
+            db.execute(rewrite)
 
 
 def test_a_new_report_never_replaces_the_one_a_version_was_approved_on_unasked(trained, tmp_path):
