@@ -103,16 +103,19 @@ def _disparities(facts: VersionFacts, clear: bool = True) -> list[dict]:
 def _disparity_sentence(g: dict) -> str:
     side = "lower" if (g["tpr_ratio"] or 0) < 1 else "higher"
     low, high = g["tpr_wilson"]
-    return (f"{g['attribute']} = {g['group']}: recall {_fmt(g['tpr'])} ({g['positives']:,} who needed help among "
-            f"{g['households']:,} households; 95% interval {_fmt(low)}-{_fmt(high)}), {g['tpr_ratio']:.2f} times the "
-            f"reference group's: {side}, and clearly outside 0.8-1.25.")
+    need = g.get("households_in_need")
+    return (f"{g['attribute']} = {g['group']}: recall {_fmt(g['tpr'])} (of {g['positives']:,} household-months of "
+            f"need{'' if need is None else f', {need:,} households'}; 95% interval {_fmt(low)}-{_fmt(high)}), "
+            f"{g['tpr_ratio']:.2f} times the reference group's: {side}, and clearly outside 0.8-1.25.")
 
 
 def _clearest(facts: VersionFacts, most: int = 8) -> list[str]:
-    clear = sorted(_disparities(facts), key=lambda g: -g["positives"])
+    """The clear disparities, the groups reached least (against their reference) first: missing those in
+    need is the harm the report looks for."""
+    clear = sorted(_disparities(facts), key=lambda g: (g["tpr_ratio"], -g["positives"]))
     said = [_disparity_sentence(g) for g in clear[:most]]
     if len(clear) > most:
-        said.append(f"And {len(clear) - most} more clear disparities among smaller groups: see the fairness table.")
+        said.append(f"And {len(clear) - most} more clear disparities, nearer parity: see the fairness table.")
     return said
 
 
@@ -121,7 +124,8 @@ def fairness_summary(facts: VersionFacts) -> str:
     outside, clear = _disparities(facts, clear=False), _disparities(facts)
     return (f"Of {len(assessable)} groups whose recall could be compared with their reference group's, "
             f"{len(outside)} fall outside 0.8-1.25; for {len(clear)} of them the whole 95% interval of recall "
-            "(Wilson) does too. "
+            "does too, against the whole of the reference group's (Wilson intervals over the households in need, "
+            "not their months, since a household's months are not independent). "
             "The others are too small to tell a real difference from chance.")
 
 
@@ -178,16 +182,17 @@ def _fairness_table(facts: VersionFacts) -> dict:
     rows = []
     for g in facts.fairness["groups"]:
         if g["suppressed"]:
-            rows.append([g["attribute"], g["group"], "fewer than 10", "", "", "", "", "suppressed"])
+            rows.append([g["attribute"], g["group"], "fewer than 10", "", "", "", "", "", "suppressed"])
             continue
         # Wilson's interval, which the verdict uses: the bootstrap's collapses to 0.000-0.000 when none was reached
         ci = g.get("tpr_wilson") or (None, None)
         rows.append([g["attribute"], g["group"] + (" (reference)" if g.get("reference") else ""),
-                     f"{g['households']:,}", _fmt(g["base_rate"]), _fmt(g["selection_rate"], ".4f"),
+                     f"{g['households']:,}", f"{g.get('households_in_need', 0):,}", _fmt(g["base_rate"]),
+                     _fmt(g["selection_rate"], ".4f"),
                      "" if g["tpr"] is None else f"{g['tpr']:.3f} ({_fmt(ci[0])}-{_fmt(ci[1])})",
                      _fmt(g["tpr_ratio"], ".2f") if g["tpr_ratio"] is not None else "",
                      "clear disparity" if g.get("clear_disparity") else g["verdict"]])
-    return {"columns": ["Attribute", "Group", "Households", "Base rate", "Selection rate",
+    return {"columns": ["Attribute", "Group", "Households", "Households in need", "Base rate", "Selection rate",
                         "Recall (95% interval)", "Recall ratio", "Verdict"], "rows": rows}
 
 
@@ -292,7 +297,10 @@ def model_card(facts: VersionFacts) -> list[dict]:
             table=_performance_table(facts)),
         _section("Disaggregated recall at capacity", text=[
             f"Held-out months {facts.fairness['months'][0]} to {facts.fairness['months'][-1]}, "
-            f"{facts.fairness['rows']:,} household-months; 95% intervals by bootstrap."], table=_fairness_table(facts)),
+            f"{facts.fairness['rows']:,} household-months. Recall is over household-months of need; its 95% "
+            "interval (Wilson's) counts households in need, not months, since one household's months are not "
+            "independent evidence. A clear disparity: the whole interval lies outside 0.8-1.25 times the whole of "
+            "the reference group's."], table=_fairness_table(facts)),
         _section("Other metrics by group", text=[
             "Shown for completeness; recall is the criterion. A calibration gap above zero means the scores "
             "overstate the group's risk, below zero that they understate it."], table=_other_metrics_table(facts)),

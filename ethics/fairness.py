@@ -8,9 +8,10 @@ are shown too. Disparity is each group's ratio to a stated reference group, the 
 judged by the 0.8-1.25 rule. Groups of fewer than 10 distinct households are suppressed, not shown as
 zeros (rates count household-months: a household is in each test month it was resident).
 
-Point estimates come from fairlearn's MetricFrame. Intervals come from a Poisson bootstrap done on each
-group's counts (see _intervals): MetricFrame's own bootstrap took 371 s per attribute on 325,000 rows here.
-AUC and calibration (mean score against observed rate) have bootstrap intervals too (_score_intervals).
+Point estimates come from fairlearn's MetricFrame. Recall's interval, which the verdicts use, is Wilson's
+over the households in need (see wilson); the other rates have intervals from a Poisson bootstrap done on
+each group's counts (see _intervals): MetricFrame's own bootstrap took 371 s per attribute on 325,000 rows
+here. AUC and calibration (mean score against observed rate) have bootstrap intervals too (_score_intervals).
 """
 from __future__ import annotations
 
@@ -69,6 +70,8 @@ def _point_estimates(frame: pd.DataFrame, attribute: str) -> pd.DataFrame:
     by_group = frame.groupby(attribute, observed=True)
     table["n"] = by_group.size()
     table["households"] = by_group["household_key"].nunique()
+    table["households_in_need"] = frame[frame["label"] == 1].groupby(attribute, observed=True)[
+        "household_key"].nunique().reindex(table.index, fill_value=0)
     table["mean_score"], table["observed_rate"] = by_group["score"].mean(), by_group["label"].mean()
     table["base_rate"] = table["observed_rate"]
     table["auc"] = pd.Series({group: _auc(rows) for group, rows in by_group})
@@ -128,9 +131,11 @@ def _verdict(ratio: float) -> str:
     return "within 0.8-1.25" if FAIR_RANGE[0] <= ratio <= FAIR_RANGE[1] else "disparity"
 
 
-def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+def wilson(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
     """The Wilson score interval of a proportion: unlike the bootstrap, it does not collapse to a point when
-    a small group has no successes (0 of 5 reached is not proof of a recall of 0)."""
+    a small group has no successes (0 of 5 reached is not proof of a recall of 0). Recall is over
+    household-months, but a household's months are not independent: the interval takes N as the number of
+    households in need, the cautious end of the design effect (as if each household's months were one)."""
     if n == 0:
         return (np.nan, np.nan)
     p = successes / n
@@ -139,13 +144,14 @@ def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 
 def _clear(row: dict, base: dict) -> bool:
-    """A disparity the data can vouch for: the group's whole recall interval (Wilson) lies outside the fair
-    range around the reference group's recall. A small group's ratio can fall outside by chance alone."""
+    """A disparity the data can vouch for: the group's whole recall interval lies outside the fair range
+    around the reference group's whole interval. A small group's ratio (or the reference's) can fall
+    outside by chance alone."""
     low, high = row.get("tpr_wilson") or (None, None)
-    theirs = base.get("tpr")
-    if row["verdict"] != "disparity" or low is None or not theirs:
+    base_low, base_high = base.get("tpr_wilson") or (None, None)
+    if row["verdict"] != "disparity" or low is None or base_low is None or row.get("reference"):
         return False
-    return high < FAIR_RANGE[0] * theirs or low > FAIR_RANGE[1] * theirs
+    return high < FAIR_RANGE[0] * base_low or low > FAIR_RANGE[1] * base_high
 
 
 def reference_group(frame: pd.DataFrame, attribute: str) -> str:
@@ -176,10 +182,12 @@ def attribute_rows(frame: pd.DataFrame, attribute: str, seed: int = 0) -> tuple[
         for metric in ("base_rate", "selection_rate", "tpr", "fnr", "fpr", "precision", "auc", "mean_score",
                        "observed_rate"):
             row[metric] = _clean(r[metric])
+        row["households_in_need"] = int(r["households_in_need"])
         if not positives:  # nobody in the group needed help in these months: recall is undefined, not zero
             row["tpr"] = row["fnr"] = None
-        else:
-            row["tpr_wilson"] = [_clean(b) for b in wilson(round(row["tpr"] * positives), positives)]
+        else:  # one household's months are one piece of evidence, not several: n is households, not months
+            row["tpr_wilson"] = [_clean(b) for b in wilson(row["tpr"] * row["households_in_need"],
+                                                           row["households_in_need"])]
         for metric, bounds in ci.items():
             row[f"{metric}_ci"] = [_clean(bounds.loc[group, "low"]), _clean(bounds.loc[group, "high"])]
         row["fnr_ci"] = [None if b is None else 1 - b for b in reversed(row["tpr_ci"])]

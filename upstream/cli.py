@@ -581,7 +581,7 @@ def report(
     with _progress() as progress:
         task = progress.add_task("Preparing features", total=5)
         matrix = _matrix_for(data, features_file, lambda m: progress.update(task, description=m))
-        progress.update(task, completed=1, description="Fairness at capacity, with bootstrap intervals and "
+        progress.update(task, completed=1, description="Fairness at capacity, with intervals and "
                                                         "group-aware thresholds")
         frame = report_frame(pd.read_parquet(held_out), matrix)
         numbers = write_report(frame, capacity, exp.target, version, out_dir)
@@ -600,12 +600,13 @@ def report(
         if g["suppressed"]:
             view.add_row(g["attribute"], g["group"], "<10", "", "", "", "suppressed")
             continue
-        ci = g["tpr_ci"]
+        ci = g.get("tpr_wilson") or (None, None)  # as the report: Wilson's, over households in need
         view.add_row(g["attribute"], g["group"] + (" (reference)" if g["reference"] else ""), f"{g['households']:,}",
                      "" if g["tpr"] is None else f"{g['tpr']:.3f}",
                      "" if None in ci else f"{ci[0]:.3f}-{ci[1]:.3f}",
                      "" if g["tpr_ratio"] is None else f"{g['tpr_ratio']:.2f}",
-                     ("[red]" if g["verdict"] == "disparity" else "") + g["verdict"])
+                     ("[red]clear disparity" if g.get("clear_disparity") else
+                      ("[yellow]" if g["verdict"] == "disparity" else "") + g["verdict"]))
     out.print(view)
     console.print(f"Wrote the report to {out_dir / 'report.html'} (and report.pdf), with fairness.json, "
                   "predictions.parquet, model_card.json and atrs.json; logged all but the twin (it holds "

@@ -34,6 +34,25 @@ def test_a_group_is_suppressed_by_its_households_not_its_household_months():
     assert by["B"]["suppressed"] and by["B"]["n"] is None
 
 
+def test_a_households_many_months_in_need_count_as_one_household_in_the_recall_interval():
+    """Twelve months of need of the same 12 households are not 144 independent cases: the recall interval,
+    and so whether a disparity is clear, rests on the households."""
+    def never_reached(households_b: int) -> dict:
+        frame = held_out({"A": 6000, "B": 600}, seed=8)
+        b = (frame["group"] == "B").to_numpy()
+        frame.loc[b, "label"] = np.r_[np.ones(144, int), np.zeros(456, int)]
+        frame.loc[b, "household_key"] = [f"b{i % households_b}" for i in range(600)]
+        frame.loc[b, "rank_score"] = 0.0  # B is never selected; A's recall is about a third
+        frame["capacity_rows"] = 2000
+        return {g["group"]: g for g in fairness(frame, ["group"], capacity=2000)["groups"]}
+
+    many, few = never_reached(600), never_reached(12)
+    assert many["B"]["households_in_need"] == 144 and few["B"]["households_in_need"] == 12
+    assert many["B"]["tpr"] == few["B"]["tpr"] == 0  # the same point estimate
+    assert few["B"]["tpr_wilson"][1] > 3 * many["B"]["tpr_wilson"][1]  # far less certain
+    assert many["B"]["clear_disparity"] and not few["B"]["clear_disparity"]
+
+
 def test_small_groups_are_suppressed_and_the_reference_is_the_largest_recorded_group():
     frame = held_out({"A": 400, "B": 300, "Not recorded": 900, "C": 7})
     report = fairness(frame, ["group"], capacity=50)
@@ -108,10 +127,12 @@ def test_a_small_group_with_nobody_reached_is_a_disparity_but_not_a_clear_one():
     low, high = by["B"]["tpr_wilson"]
     assert low == 0 and high > 0.2  # the Wilson interval can
     assert not by["B"]["clear_disparity"]
-    shown = {row[1]: row[5] for row in _fairness_table(SimpleNamespace(fairness={"groups": list(by.values())}))["rows"]}
+    table = _fairness_table(SimpleNamespace(fairness={"groups": list(by.values())}))
+    shown = {row[1]: row[table["columns"].index("Recall (95% interval)")] for row in table["rows"]}
     assert shown["B"] == f"0.000 (0.000-{high:.3f})"  # the card shows the interval the verdict was judged on
 
     big = held_out({"A": 3000, "B": 3000}, seed=4)
     big.loc[big["group"] == "B", "rank_score"] *= 0.5
-    by = {g["group"]: g for g in fairness(big, ["group"], capacity=100)["groups"]}
-    assert by["B"]["clear_disparity"] and by["B"]["tpr_wilson"][1] < 0.8 * by["A"]["tpr"]
+    big["capacity_rows"] = 600
+    by = {g["group"]: g for g in fairness(big, ["group"], capacity=600)["groups"]}
+    assert by["B"]["clear_disparity"] and by["B"]["tpr_wilson"][1] < 0.8 * by["A"]["tpr_wilson"][0]
