@@ -139,9 +139,15 @@ def findings(facts: VersionFacts) -> list[str]:
         out.append(f"At {k} households a month, {model:.1%} of those flagged went on to need help, "
                    f"{model / rule:.1f} times the council rule ({rule:.1%}).")
     if model is not None and logistic:
-        verdict = ("no better than" if model / logistic < 1.05 else "better than")
-        out.append(f"It is {verdict} a logistic regression on the same features ({logistic:.1%}, ratio "
-                   f"{model / logistic:.2f}): the simpler model is a real alternative.")
+        versus = model / logistic
+        if versus < 0.95:
+            said = "worse than a logistic regression on the same features"
+        elif versus < 1.05:
+            said = "no better than a logistic regression on the same features"
+        else:
+            said = "better than a logistic regression on the same features"
+        out.append(f"At capacity it is {said} ({logistic:.1%}, ratio {versus:.2f})"
+                   + (": the simpler, easier to explain model is a real alternative." if versus < 1.05 else "."))
     skill, ratio = _metric(facts, "auc_skill"), _metric(facts, "precision_ratio")
     if skill is not None:
         out.append(f"On this synthetic borough, whose true risks are known, it reaches {skill:.0%} of the best "
@@ -153,6 +159,9 @@ def findings(facts: VersionFacts) -> list[str]:
                    f"record reaches {c['auc_skill']:.0%} of the oracle's AUC skill and {c['precision_ratio']:.0%} of "
                    f"its precision at capacity on the latest test window; the rest of the oracle's edge comes from "
                    f"what no council system records ({UNRECORDED[facts.target]}).")
+        if skill is not None and (c["auc_skill"] < skill or (ratio is not None and c["precision_ratio"] < ratio)):
+            out.append("That estimate falls below this model's own figures, so on this borough it is too noisy "
+                       "to rely on (one fit on one test window, with no interval): read it as rough.")
     error = _metric(facts, "calibration_error")
     if error is not None:
         state = "well calibrated" if error <= 0.01 else "not well calibrated: recalibrate on recent months"
@@ -164,8 +173,9 @@ def findings(facts: VersionFacts) -> list[str]:
     if costs:
         worst = min(costs, key=lambda c: c[1]["precision_change"])
         out.append(f"Equalising recall within an attribute at the same capacity would change precision at capacity "
-                   f"by between {worst[1]['precision_change']:+.1%} ({worst[0]}) and "
-                   f"{max(c[1]['precision_change'] for c in costs):+.1%}; see the group-aware thresholds table.")
+                   f"by between {100 * worst[1]['precision_change']:+.1f} percentage points ({worst[0]}) and "
+                   f"{100 * max(c[1]['precision_change'] for c in costs):+.1f}; see the group-aware thresholds "
+                   "table for the households reached that this would cost or gain.")
     return out
 
 

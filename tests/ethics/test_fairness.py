@@ -136,3 +136,23 @@ def test_a_small_group_with_nobody_reached_is_a_disparity_but_not_a_clear_one():
     big["capacity_rows"] = 600
     by = {g["group"]: g for g in fairness(big, ["group"], capacity=600)["groups"]}
     assert by["B"]["clear_disparity"] and by["B"]["tpr_wilson"][1] < 0.8 * by["A"]["tpr_wilson"][0]
+
+
+def test_the_findings_say_worse_when_worse_and_distrust_a_ceiling_below_the_model():
+    from ethics.card import findings
+
+    facts = SimpleNamespace(
+        target="homelessness", fairness={"capacity": 250, "groups": []},
+        metrics={"precision_at_k": 0.072, "rule.precision_at_k": 0.012, "logistic.precision_at_k": 0.080,
+                 "auc_skill": 0.60, "precision_ratio": 0.49, "calibration_error": 0.003},
+        ceiling={"auc_skill": 0.46, "precision_ratio": 0.26},
+        mitigation=[{"attribute": "tenure", "equal_recall_at_capacity": {"precision_change": -0.023}}])
+    said = " ".join(findings(facts))
+    assert "worse than a logistic regression on the same features (8.0%, ratio 0.90)" in said
+    assert "too noisy to rely on" in said
+    assert "-2.3 percentage points (tenure)" in said
+    facts.metrics["logistic.precision_at_k"] = 0.060
+    facts.ceiling = {"auc_skill": 0.76, "precision_ratio": 0.60}
+    said = " ".join(findings(facts))
+    assert "better than a logistic regression" in said and "real alternative" not in said
+    assert "too noisy" not in said
