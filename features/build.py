@@ -5,6 +5,8 @@ Columns: `household_key`, `as_of`, every feature in the dictionary, and `label_h
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import shutil
 import tempfile
@@ -376,13 +378,15 @@ def build_matrix(data_dir: Path, links: pd.DataFrame, out: Path, secret: bytes, 
 
 def cached_matrix(data_dir: Path, secret: bytes, cache: Path, progress=lambda _: None,
                   as_of: list | None = None) -> Path:
-    """The matrix for DATA_DIR's extracts, built once and kept in CACHE under their fingerprint (and the
-    as-of dates, when not the default ones); links are cached the same way."""
+    """The matrix for DATA_DIR's extracts, built once and kept in CACHE under their fingerprint, the secret's
+    (a rotated secret must never be served the old pseudonyms) and the as-of dates, when not the default
+    ones; links are cached the same way."""
     from features.linkage import link, write_links
 
     fingerprint = extracts_fingerprint(data_dir)
+    keyed = hmac.new(secret, b"upstream feature cache", hashlib.sha256).hexdigest()[:8]  # names it, reveals nothing
     dates = "" if not as_of else "-" + "-".join(f"{pd.Timestamp(d):%Y%m}" for d in as_of)
-    out = Path(cache) / f"features-{fingerprint[:16]}{dates}.parquet"
+    out = Path(cache) / f"features-{fingerprint[:16]}-{keyed}{dates}.parquet"
     if out.exists() and key_map_path(out).exists() and equality_path(out).exists():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -6,8 +6,12 @@ the same keys on every run, and nobody without the secret can recompute a key fr
 Only the application (the `upstream` command line, and `serving` for authorised users) maps a key back to
 a UPRN; modelling code never does.
 
-Rotation: set a new UPSTREAM_SECRET and rebuild features; every key changes, so `serving` re-keys its
-recorded actions through its key map (old key -> UPRN + occupancy start -> new key) in the same release.
+Rotation: set a new UPSTREAM_SECRET and rebuild the features; every key changes (the feature cache is
+named by the secret too, so no old key is served again). What rotation does not do yet: re-key what the
+dashboard recorded. Actions and audit rows are append-only and keep the old keys, so a household's earlier
+actions no longer show on its page; keep the old matrix's key map (`*.keys.parquet`: old key -> UPRN) to
+trace them. Sessions are signed with a secret derived from this one unless UPSTREAM_SESSION_SECRET is set,
+so rotating signs everyone out.
 """
 from __future__ import annotations
 

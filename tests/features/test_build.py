@@ -72,3 +72,25 @@ def test_the_matrix_file_tells_readers_which_row_groups_hold_an_as_of_date(tmp_p
         assert pd.Timestamp(as_of.min) == pd.Timestamp(as_of.max) == pd.Timestamp(month)
         assert (group.column(0).statistics.min, group.column(0).statistics.max) == ("a", "b")
         assert group.column(2).statistics is None
+
+
+def test_a_rotated_secret_never_reuses_the_cached_matrix(small_borough, small_links, tmp_path, monkeypatch):
+    """The cache is named by the extracts and by the secret: after rotation, pseudonyms under the old secret
+    are never handed out again."""
+    import features.build as build
+    import features.linkage as linkage
+
+    built = []
+
+    def pretend_build(data_dir, links, out, secret, as_of=None):
+        built.append(secret)
+        for path in (out, build.key_map_path(out), build.equality_path(out)):
+            path.write_bytes(b"")
+
+    monkeypatch.setattr(build, "build_matrix", pretend_build)
+    monkeypatch.setattr(linkage, "link", lambda data_dir, work: small_links)
+    first = build.cached_matrix(small_borough, b"old secret", tmp_path)
+    assert build.cached_matrix(small_borough, b"old secret", tmp_path) == first and len(built) == 1
+    rotated = build.cached_matrix(small_borough, b"new secret", tmp_path)
+    assert rotated != first and built == [b"old secret", b"new secret"]
+    assert "secret" not in rotated.name
