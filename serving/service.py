@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 
+import anyio
 import bentoml
 
 from serving import registry
@@ -28,7 +29,8 @@ REFRESH_SECONDS = float(os.environ.get("UPSTREAM_REFRESH_SECONDS", "60"))
 
 
 class Readiness:
-    """ASGI middleware answering /readyz: 200 with "ready" or "degraded" (and why), 503 while nothing is served."""
+    """ASGI middleware answering /readyz: 200 with "ready" or "degraded" (and why); 503 while nothing is served
+    or the application database cannot answer (every scoring request would fail on its token)."""
 
     def __init__(self, app, scoring=lambda: getattr(api.state, "scoring", None)):
         self.app, self.scoring = app, scoring
@@ -39,6 +41,8 @@ class Readiness:
         scoring = self.scoring()
         if scoring is None or not scoring.selection.models:
             status, body = 503, {"status": "not ready", "problems": ["no approved model is loaded"]}
+        elif problem := await anyio.to_thread.run_sync(_database_problem):  # a connect may take seconds
+            status, body = 503, {"status": "not ready", "problems": [problem]}
         else:
             selection = scoring.selection
             body = {"status": "degraded" if selection.degraded else "ready", "problems": selection.problems,
@@ -50,6 +54,20 @@ class Readiness:
         await send({"type": "http.response.body", "body": payload})
 
 
+def _database_problem() -> str | None:
+    """Why the application database cannot answer (tokens, audit and lists live there), or None."""
+    import sqlalchemy as sa
+
+    from serving.database import DatabaseUnavailable, available, engine
+
+    try:
+        with available(), engine().connect() as db:
+            db.execute(sa.text("SELECT 1"))
+    except DatabaseUnavailable as exc:
+        return str(exc)
+    return None
+
+
 # BentoML's endpoints, described here: its own document also listed the dashboard's HTML pages and its project's
 # badges and contact, and /metrics even when it is off
 HEALTH = {
@@ -57,7 +75,7 @@ HEALTH = {
     "/livez": ("The process is alive (BentoML's)", {"200": {"description": "Alive"}}),
     "/readyz": ("Whether a model is served: ready, or degraded with the problems", {
         "200": {"description": '{"status": "ready" or "degraded", "problems": [...], "models": {...}}'},
-        "503": {"description": "No approved model is loaded yet"}}),
+        "503": {"description": "No approved model is loaded yet, or the application database cannot answer"}}),
     "/metrics": ("Prometheus metrics (only when UPSTREAM_METRICS=1)", {"200": {"description": "Metrics"}}),
 }
 

@@ -107,11 +107,14 @@ def test_registry_down_serves_the_cache_degraded_and_a_database_outage_is_a_503_
         down = score(server.url, token, uprn)
         assert down.status_code == 503
         assert "the application database is unavailable" in down.json()["detail"]
+        unready = httpx.get(f"{server.url}/readyz", timeout=30)  # an orchestrator takes it out of service
+        assert unready.status_code == 503 and "application database" in unready.json()["problems"][0]
         proxy.start()
         deadline = time.monotonic() + 20
         while (back := score(server.url, token, uprn)).status_code != 200 and time.monotonic() < deadline:
             time.sleep(0.5)
         assert back.status_code == 200, back.text
+        assert httpx.get(f"{server.url}/readyz", timeout=30).status_code == 200
         from serving.dashboard import audit
 
         for db in database._engines.values():
