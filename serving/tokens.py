@@ -27,6 +27,11 @@ api_tokens = sa.Table(
 )
 
 
+REVOKED = "revoked:"  # what a revoked token's hash is replaced by (with its id): no SHA-256 looks like it
+_live_named = sa.select(api_tokens.c.id).where(api_tokens.c.name == sa.bindparam("name"),
+                                               ~api_tokens.c.sha256.startswith(REVOKED))
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -39,12 +44,14 @@ def create(name: str, role: str) -> str:
         raise ValueError("a token needs a name saying who or what uses it (--name)")
     token = PREFIX + secrets.token_urlsafe(32)
     with available(), engine().begin() as db:
+        if db.execute(_live_named, {"name": name.strip()}).first():
+            raise ValueError(f"a live API token is already called {name.strip()!r}: give this one its own name "
+                             "(e.g. with the date), so each can be revoked alone")
         db.execute(api_tokens.insert().values(name=name.strip(), role=role, sha256=_digest(token),
                                               created_at=dt.datetime.now(dt.timezone.utc)))
     return token
 
 
-REVOKED = "revoked:"  # what a revoked token's hash is replaced by (with its id): no SHA-256 looks like it
 _lookup = sa.select(api_tokens.c.sha256, api_tokens.c.name, api_tokens.c.role).where(
     api_tokens.c.sha256 == sa.bindparam("digest"))
 
@@ -62,8 +69,7 @@ def holder_of(token: str) -> tuple[str, str] | None:
 def revoke(name: str) -> int:
     """Revoke every live token called NAME at once; returns how many (ValueError when none)."""
     with available(), engine().begin() as db:
-        live = db.execute(sa.select(api_tokens.c.id).where(api_tokens.c.name == name.strip(),
-                                                           ~api_tokens.c.sha256.startswith(REVOKED))).scalars().all()
+        live = db.execute(_live_named, {"name": name.strip()}).scalars().all()
         for token_id in live:
             db.execute(api_tokens.update().where(api_tokens.c.id == token_id).values(sha256=f"{REVOKED}{token_id}"))
     if not live:
@@ -73,3 +79,12 @@ def revoke(name: str) -> int:
 
 def revoked(sha256: str) -> bool:
     return sha256.startswith(REVOKED)
+
+
+def everyone() -> list[dict]:
+    """Every token, newest first: name, role, created_at and whether it is revoked (never a hash)."""
+    c = api_tokens.c
+    with available(), engine().connect() as db:
+        rows = db.execute(sa.select(c.name, c.role, c.created_at, c.sha256).order_by(c.id.desc())).mappings().all()
+    return [{"name": r["name"], "role": r["role"], "created_at": r["created_at"], "revoked": revoked(r["sha256"])}
+            for r in rows]

@@ -685,6 +685,15 @@ def serve(
                        "--working-dir", str(project_root(Path(__file__).parent))])
 
 
+def _actor(tool: str) -> str:
+    """Who made a change from the command line, for the audit log: the tool and the operating-system account
+    (the one sudo was run from, if any)."""
+    import getpass
+    import os
+
+    return f"{tool} ({os.environ.get('SUDO_USER') or getpass.getuser()})"
+
+
 tokens_app = typer.Typer(help="API tokens for machine clients (stored hashed).", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
 
@@ -703,7 +712,7 @@ def tokens_create(
 
     try:
         token = tokens.create(name, role)
-        audit.record("upstream tokens", "admin", "created API token", detail=f"{name.strip()} ({role})")
+        audit.record(_actor("upstream tokens"), "admin", "created API token", detail=f"{name.strip()} ({role})")
     except DatabaseUnavailable as exc:
         raise UserError(str(exc)) from None
     console.print(f"Created a {role} token for {name.strip()}. Keep it secret: it is shown only now.")
@@ -718,8 +727,22 @@ def tokens_revoke(name: str = typer.Option(..., help="The name the token was cre
     from serving.dashboard import audit
 
     count = tokens.revoke(name)
-    audit.record("upstream tokens", "admin", "revoked API token", detail=name.strip())
+    audit.record(_actor("upstream tokens"), "admin", "revoked API token", detail=name.strip())
     console.print(f"Revoked {count} token{'s' if count > 1 else ''} called {name.strip()}.")
+
+
+@tokens_app.command("list")
+@friendly_errors
+def tokens_list():
+    """Every API token: name, role, when it was created, and whether it is live or revoked (never the token)."""
+    from serving import tokens
+
+    view = RichTable(title="API tokens")
+    for column in ("name", "role", "created (UTC)", "state"):
+        view.add_column(column)
+    for t in tokens.everyone():
+        view.add_row(t["name"], t["role"], f"{t['created_at']:%Y-%m-%d %H:%M}", "revoked" if t["revoked"] else "live")
+    out.print(view)
 
 
 users_app = typer.Typer(help="Dashboard accounts (passwords stored as argon2 hashes).", no_args_is_help=True)
@@ -736,7 +759,7 @@ def users_add(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
 ):
     """Add a dashboard account; the password is read from standard input, never the command line."""
-    from serving.dashboard import accounts
+    from serving.dashboard import accounts, audit, lists
     from serving.database import DatabaseUnavailable
 
     if not password_stdin:
@@ -744,7 +767,8 @@ def users_add(
                         "visible to other users and kept in shell history)")
     password = sys.stdin.readline().rstrip("\r\n")
     try:
-        user = accounts.add(name, role, password, ward or [])
+        user = accounts.add(name, role, password, ward or [], lists.known_wards())
+        audit.record(_actor("upstream users"), "admin", "added user", detail=f"{user.name} ({user.role})")
     except DatabaseUnavailable as exc:
         raise UserError(str(exc)) from None
     wards = f" in {', '.join(user.wards)}" if user.wards else ""
@@ -767,7 +791,7 @@ def users_disable(name: str = typer.Argument(..., help="The user name of someone
     from serving.dashboard import accounts, audit
 
     accounts.disable(_account(name)["id"])
-    audit.record("upstream users", "admin", "disabled user", detail=name.strip())
+    audit.record(_actor("upstream users"), "admin", "disabled user", detail=name.strip())
     console.print(f"Disabled {name.strip()}: signed out, and no sign-in until a new password is set.")
 
 
@@ -784,7 +808,7 @@ def users_set_password(
         raise UserError("pass --password-stdin and send the password on standard input (a command line is "
                         "visible to other users and kept in shell history)")
     accounts.set_password(_account(name)["id"], sys.stdin.readline().rstrip("\r\n"))
-    audit.record("upstream users", "admin", "set user password", detail=name.strip())
+    audit.record(_actor("upstream users"), "admin", "set user password", detail=name.strip())
     console.print(f"Set a new password for {name.strip()}; they are signed out everywhere.")
 
 

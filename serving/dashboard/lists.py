@@ -147,3 +147,9 @@ def trend(target: str, uprn: int, months: int = 12) -> list[dict]:
 
 def meaning(band: str, capacity: int) -> str:
     return BAND_MEANINGS[band].format(k=capacity, k1=capacity + 1, k4=4 * capacity)
+
+
+def known_wards() -> set[str]:
+    """The borough's wards, from the households of the latest list (none written yet: not checked)."""
+    month = latest("homelessness") or latest("fuel_poverty")
+    return set(households.wards(month.as_of)) if month else set()

@@ -98,6 +98,21 @@ def test_the_command_line_disables_an_account_and_sets_a_new_password(admin_and_
     assert not accounts.one(casey_id)["disabled"]
 
 
+def test_the_command_line_adds_accounts_as_the_page_does_checked_and_audited(as_role, in_world):
+    from serving.dashboard import audit
+    from upstream.cli import app
+
+    nowhere = CliRunner().invoke(app, ["users", "add", "cw-new", "--role", "caseworker", "--ward", "Nowhere Ward",
+                                       "--password-stdin"], input="a-long-password\n")
+    assert nowhere.exit_code == 1 and "Nowhere Ward" in nowhere.output
+    added = CliRunner().invoke(app, ["users", "add", "cw-new", "--role", "caseworker", "--ward", in_world.wards[0],
+                                     "--password-stdin"], input="a-long-password\n")
+    assert added.exit_code == 0, added.output
+    row = audit.search(what="added user", who=next(r["who"] for r in audit.search(what="added user")
+                                                   if r["who"].startswith("upstream users (")))[0]
+    assert row["detail"] == "cw-new (caseworker)"
+
+
 def test_single_sign_on_to_a_disabled_account_is_refused(admin_and_casey):
     from serving.dashboard import accounts
 

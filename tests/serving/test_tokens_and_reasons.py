@@ -2,6 +2,7 @@
 models layers' own."""
 from __future__ import annotations
 
+import getpass
 import hashlib
 
 import numpy as np
@@ -30,6 +31,18 @@ def test_tokens_create_prints_the_token_last_and_stores_only_its_hash(tmp_path, 
     assert tokens.holder_of(token)[1] == "service" and tokens.holder_of(token[:-1] + "x") is None
     refused = CliRunner().invoke(app, ["tokens", "create", "--name", "x", "--role", "admin"])
     assert refused.exit_code == 1 and "unknown role 'admin'" in refused.output
+    twin = CliRunner().invoke(app, ["tokens", "create", "--name", "Housing CRM", "--role", "monitor"])
+    assert twin.exit_code == 1 and "a live API token is already called 'Housing CRM'" in twin.output
+    assert CliRunner().invoke(app, ["tokens", "revoke", "--name", "Housing CRM"]).exit_code == 0
+    again = CliRunner().invoke(app, ["tokens", "create", "--name", "Housing CRM", "--role", "service"])
+    assert again.exit_code == 0  # the name is free once its token is revoked
+    listed = CliRunner().invoke(app, ["tokens", "list"])
+    assert listed.exit_code == 0 and [line.strip("│ ").split()[-1] for line in listed.stdout.splitlines()
+                                      if "Housing CRM" in line] == ["live", "revoked"]
+    assert "upst_" not in listed.stdout and stored["sha256"] not in listed.stdout
+    from serving.dashboard import audit
+
+    assert audit.search(what="revoked API token")[0]["who"] == f"upstream tokens ({getpass.getuser()})"
     database._engines.clear()
 
 

@@ -3,15 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from serving import tokens
-from serving.dashboard import accounts, audit, households, lists
+from serving.dashboard import accounts, audit, lists
 from serving.dashboard.access import ROLES
 from serving.dashboard.security import allowed, checked_form
-from serving.dashboard.store import available, engine
 from serving.dashboard.web import render, root
 
 router = APIRouter()
@@ -27,12 +25,6 @@ def _sentence(text) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _known_wards() -> set[str]:
-    """The borough's wards, from the households of the latest list (none written yet: not checked)."""
-    month = lists.latest("homelessness") or lists.latest("fuel_poverty")
-    return set(households.wards(month.as_of)) if month else set()
-
-
 @router.get("/admin/users")
 def users_page(request: Request, user=Depends(allowed("admin"))):
     return _users_page(request)
@@ -44,7 +36,7 @@ async def add_user(request: Request, user=Depends(allowed("admin"))):
     fields = {k: str(form.get(k, "")) for k in ("name", "role", "wards", "password")}
     try:
         added = accounts.add(fields["name"], fields["role"], fields["password"], fields["wards"].split(","),
-                             _known_wards())
+                             lists.known_wards())
     except accounts.Invalid as exc:
         fields.pop("password")
         return _users_page(request, {exc.field: _sentence(exc)}, fields, 400)
@@ -87,7 +79,7 @@ async def change_user(user_id: int, change: str, request: Request, user=Depends(
             audit.record(user.name, user.role, "unlocked user", detail=found["name"])
             return RedirectResponse(f"{root(request)}/admin/users", status_code=303)
         if change == "access":
-            accounts.change_access(user_id, fields["role"], fields["wards"].split(","), _known_wards())
+            accounts.change_access(user_id, fields["role"], fields["wards"].split(","), lists.known_wards())
         elif change == "password":
             accounts.set_password(user_id, str(form.get("password", "")))
         elif user_id == user.id:
@@ -104,11 +96,8 @@ async def change_user(user_id: int, change: str, request: Request, user=Depends(
 
 
 def _tokens_page(request: Request, created=None, errors=None, status_code=200):
-    with available(), engine().connect() as db:
-        c = tokens.api_tokens.c
-        rows = db.execute(sa.select(c.name, c.role, c.created_at, c.sha256).order_by(c.id.desc())).mappings().all()
-    rows = [{**r, "revoked": tokens.revoked(r["sha256"])} for r in rows]
-    return render(request, "admin_tokens.html", status_code, tokens=rows, ROLES=tokens.ROLES, created=created,
+    return render(request, "admin_tokens.html", status_code, tokens=tokens.everyone(), ROLES=tokens.ROLES,
+                  created=created,
                   errors=errors or {})
 
 
