@@ -186,3 +186,18 @@ def test_a_store_password_is_never_printed():
     assert shown_uri("postgresql://upstream:S3cret@db.internal:5432/mlflow") == \
         "postgresql://upstream:***@db.internal:5432/mlflow"
     assert shown_uri("sqlite:////srv/upstream/mlflow.db") == "sqlite:////srv/upstream/mlflow.db"
+
+
+def test_an_unreachable_mlflow_store_is_one_line_not_a_traceback(monkeypatch):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        nowhere = f"http://user:pw@127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", nowhere)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    result = runner.invoke(app, ["approve", "--model", "homelessness", "--version", "1", "--decision", "approve",
+                                 "--by", "Dr A. Chair", "--note", "read it"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    said = " ".join(result.output.split())
+    assert said.startswith("Error: the MLflow store http://user:***@127.0.0.1:") and "cannot be reached" in said

@@ -41,12 +41,26 @@ def friendly_errors(fn):
         except Exception as exc:
             from serving.database import DatabaseUnavailable  # here: SQLAlchemy would slow every command's start
 
+            if _store_unreachable(exc):
+                from upstream.config import shown_uri, tracking_uri
+
+                console.print(f"[bold red]Error:[/] the MLflow store {shown_uri(tracking_uri())} cannot be reached "
+                              "(is its server running? is MLFLOW_TRACKING_URI right?)")
+                raise typer.Exit(1) from None
             if not isinstance(exc, (UserError, SourceError, ValueError, OSError, DatabaseUnavailable)):
                 raise
             # OSError: a path that is a folder, exists already or may not be written; its message names it
             console.print(f"[bold red]Error:[/] {exc}")
             raise typer.Exit(1) from None
     return wrapper
+
+
+def _store_unreachable(exc: Exception) -> bool:
+    if type(exc).__module__.split(".")[0] != "mlflow":
+        return False
+    from models.tracking import unreachable
+
+    return unreachable(exc)
 
 
 class _Steps(Progress):
