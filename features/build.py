@@ -28,6 +28,7 @@ from features.sources import extracts_fingerprint
 from features.staging import stage
 
 FINGERPRINT_KEY = b"upstream.data_fingerprint"
+SYNTHETIC_KEY = b"upstream.synthetic"  # "true" for a synthetic borough's matrix: the dashboard says so
 COUNT_COLUMNS = [f.name for f in FEATURES if f.kind in ("count", "flag") and not f.name.startswith("missing_")]
 # Counts of recovery actions and benefit changes have always been stored as doubles (DuckDB sums them to
 # HUGEINT, written as float64); they stay so, so a model trained on an earlier matrix reads a new one.
@@ -233,16 +234,28 @@ def extract_date_of(data_dir: Path, staged_postings: pd.Series) -> pd.Timestamp:
     return staged_postings.max().normalize()
 
 
+def is_synthetic(data_dir: Path) -> bool:
+    """Whether the extracts are a synthetic borough's (its manifest names the generator that wrote them)."""
+    manifest = Path(data_dir) / "manifest.json"
+    return manifest.exists() and "generator_version" in json.loads(manifest.read_text())
+
+
+def synthetic_matrix(matrix: Path) -> bool:
+    return (pq.read_metadata(matrix).metadata or {}).get(SYNTHETIC_KEY) == b"true"
+
+
 def _batches(expr) -> Iterator[pa.Table]:
     for batch in expr.to_pyarrow_batches(chunk_size=500_000):
         yield pa.Table.from_batches([batch])
 
 
-def _write_streaming(tables: Iterable[pa.Table], out: Path, fingerprint: str | Callable[[], str]) -> Path:
+def _write_streaming(tables: Iterable[pa.Table], out: Path, fingerprint: str | Callable[[], str],
+                     synthetic: bool = False) -> Path:
     """Write the matrix batch by batch (TABLES), so it never has to fit in memory twice; the extracts'
     FINGERPRINT (or a function giving it, asked for last: hashing the extracts takes a core a fifth of a
-    second) goes into the file's metadata, so a model always knows which data it was trained on. Each batch
-    is encoded in a second thread while the engine computes the next one."""
+    second) goes into the file's metadata, so a model always knows which data it was trained on, and whether
+    the extracts are a SYNTHETIC borough's. Each batch is encoded in a second thread while the engine computes
+    the next one."""
     writer, written = None, None
     with ThreadPoolExecutor(max_workers=1) as encoder:
         for table in tables:
@@ -257,7 +270,8 @@ def _write_streaming(tables: Iterable[pa.Table], out: Path, fingerprint: str | C
                 written.result()  # batches reach the file in order, one at a time
             written = encoder.submit(writer.write_table, table.cast(writer.schema))
         written.result()
-    writer.add_key_value_metadata({FINGERPRINT_KEY: fingerprint() if callable(fingerprint) else fingerprint})
+    writer.add_key_value_metadata({FINGERPRINT_KEY: fingerprint() if callable(fingerprint) else fingerprint,
+                                   SYNTHETIC_KEY: str(synthetic).lower()})
     writer.close()
     return out
 
@@ -313,7 +327,8 @@ def _write_matrix(paths: dict, engine: str, work: Path, out: Path, data_dir: Pat
     t = {name: read(con, engine, name, path) for name, path in paths.items() if name != "people"}
     s = windows.spine(t).cache()  # every part starts from the spine: computed once, not once per part
     if engine == "spark":
-        _write_streaming(_batches(_finished(_joined(s, _parts(s, t)))), out, extracts_fingerprint(data_dir))
+        _write_streaming(_batches(_finished(_joined(s, _parts(s, t)))), out, extracts_fingerprint(data_dir),
+                         is_synthetic(data_dir))
         write_equality(_matrix_rows(out, key_map_path(out)), paths["people"], equality_path(out))
         return
     # Lent to DuckDB, not copied. Its cached tables are dropped before the matrix is written (rent's with its
@@ -326,7 +341,8 @@ def _write_matrix(paths: dict, engine: str, work: Path, out: Path, data_dir: Pat
         equality = attributes.submit(write_equality, placed.select(EQUALITY_ROWS), paths["people"], equality_path(out))
         fingerprint = attributes.submit(extracts_fingerprint, data_dir)  # then, on the same half core
         m = con.table("placed")
-        _write_streaming(_completed(placed, m.select("uprn", **_derived(m))), out, fingerprint.result)
+        _write_streaming(_completed(placed, m.select("uprn", **_derived(m))), out, fingerprint.result,
+                         is_synthetic(data_dir))
         equality.result()
     con.con.unregister("placed")
     con.disconnect()  # DuckDB holds its buffer pool until disconnected

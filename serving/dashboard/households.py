@@ -32,6 +32,19 @@ def matrix_path() -> Path | None:
     return Path(chosen) if chosen else latest_matrix()
 
 
+def synthetic() -> bool:
+    """Whether the households shown are a synthetic borough's (the banner says so); unknown counts as real."""
+    path = matrix_path()
+    return path is not None and path.exists() and _synthetic(path, path.stat().st_mtime)
+
+
+@functools.lru_cache(maxsize=4)
+def _synthetic(path: Path, _modified: float) -> bool:
+    from features.build import synthetic_matrix
+
+    return synthetic_matrix(path)
+
+
 def register(as_of) -> pd.DataFrame:
     """Every household resident at AS_OF, indexed by UPRN: household (pseudonym), ward and the key facts."""
     matrix = matrix_path()

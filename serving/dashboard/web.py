@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
-from serving.dashboard import lists, uk_time
+from serving.dashboard import households, lists, uk_time
 from serving.dashboard.access import NAVIGATION, ROLE_NAMES, may
 from serving.dashboard.security import csrf_token, current_user
 
@@ -15,6 +15,7 @@ templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 templates.env.globals.update(TARGETS=lists.TARGETS, BANDS=lists.BANDS, BAND_COLOURS=lists.BAND_COLOURS,
                              ROLE_NAMES=ROLE_NAMES)
 templates.env.filters["uk_time"] = uk_time.shown
+templates.env.globals["synthetic"] = households.synthetic
 
 
 def root(request: Request) -> str:

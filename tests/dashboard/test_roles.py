@@ -104,3 +104,16 @@ def test_a_made_up_household_reference_is_not_found_and_the_try_audited(as_role)
     response = as_role(CW).get("/households/0123456789abcdef0123?purpose=priority-list")
     assert response.status_code == 404 and "Household not found" in response.text
     assert audit.search(who="caseworker-one", what="refused household", household="0123456789abcdef0123")
+
+
+def test_the_banner_says_demo_only_for_a_synthetic_borough(as_role, in_world, monkeypatch):
+    from features.build import synthetic_matrix
+    from serving.dashboard import households
+
+    assert synthetic_matrix(in_world.matrix)  # the build knows its extracts were the generator's
+    caseworker = as_role(CW)
+    assert "Synthetic borough: no real household is shown" in caseworker.get("/list").text
+    monkeypatch.setattr(households, "_synthetic", lambda path, modified: False)  # a council's own extracts
+    page = caseworker.get("/list").text
+    assert "Synthetic borough" not in page
+    assert "Real households' information: view only what your work needs" in page
