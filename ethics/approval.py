@@ -83,8 +83,22 @@ def report_fingerprint(model: str, version: str) -> str:
             local = None
         found = folder_fingerprint(local) if local and local.exists() else None
         if found is None:
+            _readable(run_id)
             raise NotServable(f"{model} version {version} has no report: run `upstream report` first")
         return found
+
+
+def _readable(run_id: str) -> None:
+    """Raise OSError when the run's artifacts cannot be read at all: every registered version's run holds its
+    model, so an empty run means the artifact store is missing or unmounted, not that no report was made
+    (and a service then keeps what it serves, rather than dropping it)."""
+    try:
+        found = mlflow.artifacts.list_artifacts(run_id=run_id)
+    except Exception as exc:
+        raise OSError(f"the artifact store cannot be read ({type(exc).__name__})") from None
+    if not found:
+        raise OSError(f"the artifact store holds nothing for run {run_id}: is it missing or not mounted? "
+                      f"(UPSTREAM_ARTIFACTS)")
 
 
 def folder_fingerprint(folder: Path) -> str | None:

@@ -61,11 +61,31 @@ def test_a_version_without_a_report_cannot_be_approved(trained, registry):
     _, source = trained[0], registry[2]
     with mlflow.start_run(experiment_id=tracking.experiment_id("approval-tests")) as run:
         mlflow.set_tag("purpose", "a version whose run has no report")
+        mlflow.log_text("a stand-in for the model's files", "model/stand-in.txt")
     bare = str(MlflowClient().create_model_version(NAME, source, run.info.run_id).version)
     result = approve(bare, "--decision", "approve")
     assert result.exit_code == 1 and "has no report: run `upstream report` first" in said(result)
     with pytest.raises(mlflow.exceptions.MlflowException):
         MlflowClient().get_model_version_by_alias(NAME, "champion")
+
+
+def test_an_unreadable_artifact_store_is_said_so_never_taken_for_a_missing_report(trained):
+    import shutil
+    from urllib.parse import urlparse
+
+    version = trained[1]
+    assert approve(version, "--decision", "approve").exit_code == 0
+    run = MlflowClient().get_run(MlflowClient().get_model_version(NAME, version).run_id)
+    folder = Path(urlparse(run.info.artifact_uri).path)
+    shutil.move(folder, folder.with_name("moved-away"))  # an unmounted share, say
+    try:
+        result = approve(version, "--decision", "reject")
+        assert result.exit_code == 1 and "the artifact store holds nothing for run" in said(result)
+        assert "run `upstream report`" not in said(result)
+        with pytest.raises(OSError):
+            servable(NAME, version)  # the service's refresh keeps what it serves on an error that is not a refusal
+    finally:
+        shutil.move(folder.with_name("moved-away"), folder)
 
 
 def test_approving_the_report_makes_the_champion_and_is_recorded_twice(trained, tmp_path):
