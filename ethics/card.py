@@ -162,10 +162,15 @@ def findings(facts: VersionFacts) -> list[str]:
         if skill is not None and (c["auc_skill"] < skill or (ratio is not None and c["precision_ratio"] < ratio)):
             out.append("That estimate falls below this model's own figures, so on this borough it is too noisy "
                        "to rely on (one fit on one test window, with no interval): read it as rough.")
-    error = _metric(facts, "calibration_error")
+    error, floor = _metric(facts, "calibration_error"), _metric(facts, "calibration_floor")
     if error is not None:
+        base = facts.fairness.get("overall", {}).get("base_rate")
         state = "well calibrated" if error <= 0.01 else "not well calibrated: recalibrate on recent months"
-        out.append(f"Calibration error {error:.3f} on the latest test months ({state}).")
+        out.append(f"Calibration error {error:.3f} on the latest test months ({state} by the 0.01 goal"
+                   + (f"; a perfectly calibrated model would show about {floor:.3f} on the same households, "
+                      "from chance alone" if floor is not None else "")
+                   + (f"; for scale, {base:.1%} of these household-months went on to need help" if base else "")
+                   + ").")
     out.append(fairness_summary(facts))
     out += _clearest(facts)
     costs = [(m["attribute"], m["equal_recall_at_capacity"]) for m in facts.mitigation

@@ -219,7 +219,7 @@ def fairness(frame: pd.DataFrame, attributes: list[str], capacity: int) -> dict:
         "capacity": capacity, "primary_metric": PRIMARY, "fair_range": list(FAIR_RANGE),
         "min_group_size": MIN_GROUP, "reference_groups": references,
         "rows": len(frame), "months": sorted(f"{d:%Y-%m}" for d in frame["as_of"].unique()),
-        "overall": {"selection_rate": float(frame["selected"].mean()),
+        "overall": {"base_rate": float(frame["label"].mean()), "selection_rate": float(frame["selected"].mean()),
                     "tpr": float(frame.loc[frame["label"] == 1, "selected"].mean()),
                     "precision": float(frame.loc[frame["selected"], "label"].mean())},
         "groups": groups,

@@ -8,6 +8,8 @@ is an unlabelled household-month, and every table is an average over at least MI
 from __future__ import annotations
 
 import io
+import re
+import textwrap
 import warnings
 
 import matplotlib
@@ -32,9 +34,9 @@ def meaning(feature: str) -> str:
 
 
 def label(feature: str) -> str:
-    """A plot's axis label: the meaning, cut to fit."""
-    text = meaning(feature)
-    return text if len(text) <= 48 else text[:46].rstrip(" ,(") + "…"
+    """A plot's axis label: the meaning on up to two lines (cut to one was unreadable: "…liable at this a…"),
+    with no "=" (SHAP greys whatever comes before one, taking it for "name = value")."""
+    return textwrap.fill(re.sub(r"\s*=\s*", " is ", meaning(feature)), 44, max_lines=2, placeholder=" …")
 
 
 def explanation(model, rows: pd.DataFrame) -> shap.Explanation:
@@ -74,19 +76,19 @@ def plots(model, shap_values: shap.Explanation, table: pd.DataFrame) -> dict[str
 def _drawn(model, shap_values: shap.Explanation, table: pd.DataFrame, out: dict) -> dict[str, bytes]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SHAP's misleading "list of ndarray" and colour-bar notices
-        fig, ax = plt.subplots(figsize=(9, 6))
+        fig, ax = plt.subplots(figsize=(9, 7.5))
         shap.plots.bar(shap_values, max_display=TOP + 1, ax=ax, show=False)
         ax.set_title("How much each feature moves scores (mean absolute SHAP value, log-odds)")
         out["shap_importance.png"] = _png(fig)
-        fig, ax = plt.subplots(figsize=(9, 6))
+        fig, ax = plt.subplots(figsize=(9, 7.5))
         shap.plots.beeswarm(shap_values, max_display=TOP + 1, ax=ax, show=False, plot_size=None)
         ax.set_title("Each dot a household-month: its effect on the score, coloured by the feature's value")
         out["shap_beeswarm.png"] = _png(fig)
         for rank, feature in enumerate(table["feature"].head(DEPENDENCE), start=1):
             column = model.features.index(feature)
-            fig, ax = plt.subplots(figsize=(7, 4.5))
+            fig, ax = plt.subplots(figsize=(7, 5))
             shap.plots.scatter(shap_values[:, column], color=shap_values, ax=ax, show=False,
-                               ylabel="SHAP value (log-odds)", title=f"How the score depends on: {label(feature)}")
+                               ylabel="SHAP value (log-odds)", title=f"How the score depends on:\n{label(feature)}")
             out[f"shap_dependence_{rank}_{feature}.png"] = _png(fig)
     return out
 

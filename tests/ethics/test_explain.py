@@ -79,3 +79,14 @@ def test_heavy_arrears_is_the_first_reason_and_raises_the_risk(model):
     row = households(1, 5).assign(rent_arrears_weeks=14.0, ct_highest_stage_12m=0.0)
     first = sentences(reasons(model, row))[0][0]
     assert first == "Rent arrears of 14.0 weeks (raises the risk)"
+
+
+def test_plot_labels_keep_whole_words_on_two_lines_and_no_equals_sign():
+    from ethics.importance import label
+    from features.dictionary import FEATURES
+
+    for feature in FEATURES:
+        lines = label(feature.name).split("\n")
+        assert len(lines) <= 2 and all(len(line) <= 44 for line in lines), feature.name
+        assert "=" not in label(feature.name)  # SHAP greys what comes before one
+    assert label("ct_account_months") == "Months the household has been liable at this\naddress"

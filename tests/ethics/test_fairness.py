@@ -151,6 +151,11 @@ def test_the_findings_say_worse_when_worse_and_distrust_a_ceiling_below_the_mode
     assert "worse than a logistic regression on the same features (8.0%, ratio 0.90)" in said
     assert "too noisy to rely on" in said
     assert "-2.3 percentage points (tenure)" in said
+    assert "Calibration error 0.003 on the latest test months (well calibrated by the 0.01 goal)." in said
+    facts.metrics["calibration_floor"] = 0.002
+    facts.fairness["overall"] = {"base_rate": 0.009}
+    assert ("a perfectly calibrated model would show about 0.002 on the same households, from chance alone; for "
+            "scale, 0.9% of these household-months went on to need help)") in " ".join(findings(facts))
     facts.metrics["logistic.precision_at_k"] = 0.060
     facts.ceiling = {"auc_skill": 0.76, "precision_ratio": 0.60}
     said = " ".join(findings(facts))
