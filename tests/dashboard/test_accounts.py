@@ -55,11 +55,10 @@ def test_a_caseworker_who_has_left_is_signed_out_at_once_and_cannot_sign_in(admi
 
 
 def test_admins_change_role_and_wards_but_never_to_a_ward_the_borough_lacks(admin_and_casey, monkeypatch):
-    from serving.dashboard import accounts
-    from serving.dashboard.pages import admin as admin_pages
+    from serving.dashboard import accounts, lists
 
     admin, casey, casey_id = admin_and_casey
-    monkeypatch.setattr(admin_pages, "_known_wards", lambda: {"Abbey Mead", "Northbury"})
+    monkeypatch.setattr(lists, "known_wards", lambda: {"Abbey Mead", "Northbury"})
     casey.sign_in("casey")
     refused = admin.post(f"/admin/users/{casey_id}/access", {"role": "caseworker", "wards": "Abbey Mead, Nothbury"})
     assert refused.status_code == 400 and "No ward is called &#39;Nothbury&#39;" in refused.text
